@@ -1,0 +1,27 @@
+"""The one error type a user of the grader sees, and the CLI's exit codes."""
+
+EXIT_OK = 0
+"""Grading completed, whatever the students scored."""
+EXIT_FAILURE = 1
+"""The grader itself could not run."""
+EXIT_USAGE = 2
+"""The command line was wrong."""
+
+
+class GraderError(Exception):
+    """A problem the user can fix: one line of what happened plus a hint.
+
+    Args:
+        message: what happened, in one line.
+        hint: what to do about it, in one line (optional).
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} (hint: {self.hint})"
+        return self.message
