@@ -1,0 +1,228 @@
+"""Phase 1 orchestration: inputs for the sandbox, the reference's run, each student's run.
+
+The reference goes through the sandbox like any student. Its whole outputs become the
+fallbacks students' runs use where their own step failed, and every expected value of the
+checks comes from its artifacts. Held-out test labels never appear here: the sandbox gets
+test images only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grader import __version__
+from grader.artifacts import ArtifactError, Artifacts
+from grader.config import AssignmentConfig, Budget
+from grader.sandbox import RunOutcome, run_job
+from grader.submission import PreparedSubmission, SubmissionError, prepare
+
+PROBE_LABELS = np.array(
+    [5, 0, 4, 1, 9, 2, 1, 3, 1, 4, 3, 5, 3, 6, 1, 7, 2, 8, 6, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    dtype=np.uint8,
+)
+"""The fixed labels every submission's one_hot() encodes (MNIST's first 20, then 0..9)."""
+
+FALLBACK_ARRAYS = {
+    "fb_flat_train": "flatten_and_scale",
+    "fb_flat_test": "flatten_and_scale:test",
+    "fb_cnn_train": "reshape_for_cnn",
+    "fb_cnn_test": "reshape_for_cnn:test",
+    "fb_onehot_train": "one_hot:train",
+}
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One submission's phase-1 result, as later phases need it."""
+
+    id: str
+    status: str
+    detail: str
+    isolation: str
+    content_hash: str
+    out_dir: Path | None
+    duration: float
+    stdout: str = ""
+    stderr: str = ""
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {**self.__dict__, "out_dir": str(self.out_dir) if self.out_dir else None}
+
+
+def training_inputs(split, budget: Budget) -> dict[str, np.ndarray]:
+    """What every run gets: the first `train_samples` training images and labels, test images."""
+    (x_train, y_train), (x_test, _labels_never_leave) = split
+    n = min(budget.train_samples, len(x_train))
+    return {
+        "x_train": np.ascontiguousarray(x_train[:n]),
+        "y_train": np.ascontiguousarray(y_train[:n]),
+        "x_test": np.ascontiguousarray(x_test),
+        "probe_labels": PROBE_LABELS,
+    }
+
+
+def write_inputs(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)
+    path.chmod(0o644)
+    return path
+
+
+def reference_key(config: AssignmentConfig, budget: Budget, data_label: str) -> str:
+    """What the reference's run depends on: its code, the data, the budget, the grader."""
+    digest = hashlib.sha256()
+    for file in sorted(config.root.glob("*.py")):
+        digest.update(file.name.encode() + file.read_bytes())
+    settings = (data_label, repr(budget), config.seed, config.threads, __version__)
+    digest.update(repr(settings).encode())
+    digest.update(Path(__file__).with_name("runner.py").read_bytes())
+    return digest.hexdigest()
+
+
+def run_reference(
+    config: AssignmentConfig,
+    split,
+    budget: Budget,
+    data_label: str,
+    work: Path,
+    isolation: str | None = None,
+) -> RunRecord:
+    """Run (or reuse) the reference through the sandbox; write the students' inputs.
+
+    Leaves `work/inputs.npz` (with the reference's outputs as fallbacks) and
+    `work/fallback_{mlp,cnn}.json` for the students' runs.
+    """
+    key = reference_key(config, budget, data_label)
+    ref_dir = work / "_reference"
+    stamp = ref_dir / "key.json"
+    record_path = ref_dir / "record.json"
+    if stamp.exists() and record_path.exists() and (work / "inputs.npz").exists():
+        if json.loads(stamp.read_text()).get("key") == key:
+            data = json.loads(record_path.read_text())
+            return RunRecord(**{**data, "out_dir": Path(data["out_dir"]), "notes": ()})
+    if ref_dir.exists():
+        shutil.rmtree(ref_dir)
+    ref_dir.mkdir(parents=True)
+    base = training_inputs(split, budget)
+    ref_inputs = write_inputs(ref_dir / "inputs.npz", base)
+    prepared = prepare(config.root, ref_dir / "code", modules_only=True)
+    outcome = run_job(
+        job_dir=ref_dir / "job",
+        submission_dir=prepared.directory,
+        modules=prepared.modules,
+        inputs=ref_inputs,
+        fallback_models={},
+        budget=budget,
+        limits=config.limits,
+        seed=config.seed,
+        threads=config.threads,
+        save_full=True,
+        isolation=isolation,
+    )
+    record = _record("reference", prepared, outcome)
+    if outcome.status != "ok":
+        raise ReferenceFailed(
+            f"the reference solution did not run cleanly: {outcome.status}: {outcome.detail}",
+            f"see {ref_dir / 'job'} (stderr: {outcome.stderr.strip()[-300:]})",
+        )
+    artifacts = Artifacts(outcome.out_dir)
+    fallbacks = {}
+    try:
+        for key_name, call in FALLBACK_ARRAYS.items():
+            fallbacks[key_name] = artifacts.array(call).astype(np.float32)
+        for kind in ("mlp", "cnn"):
+            facts = artifacts.model_facts(kind)
+            spec = {
+                "config": json.loads((outcome.out_dir / facts["untrained"]["config"]).read_text()),
+                "compile_config": facts["compile"]["compile_config"],
+            }
+            path = work / f"fallback_{kind}.json"
+            path.write_text(json.dumps(spec))
+            path.chmod(0o644)
+    except (ArtifactError, KeyError, TypeError) as exc:
+        raise ReferenceFailed(f"the reference's artifacts are incomplete: {exc}") from None
+    write_inputs(work / "inputs.npz", {**base, **fallbacks})
+    record_path.write_text(json.dumps(record.to_json()))
+    stamp.write_text(json.dumps({"key": key}))
+    return record
+
+
+class ReferenceFailed(Exception):
+    """The reference itself failed: nothing can be graded (the grader's own problem)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(f"{message}" + (f" (hint: {hint})" if hint else ""))
+
+
+def fallback_models(work: Path) -> dict[str, Path]:
+    return {kind: work / f"fallback_{kind}.json" for kind in ("mlp", "cnn")}
+
+
+def run_student(
+    source: Path,
+    sid: str,
+    config: AssignmentConfig,
+    budget: Budget,
+    work: Path,
+    isolation: str | None = None,
+) -> RunRecord:
+    """Prepare and run one student's submission; never raises for the student's doing."""
+    job = work / sid
+    if job.exists():
+        shutil.rmtree(job)
+    job.mkdir(parents=True)
+    started = time.monotonic()
+    try:
+        prepared = prepare(source, job / "code")
+    except SubmissionError as exc:
+        return RunRecord(
+            sid, "sandbox_error", f"submission refused: {exc}", "none", _hash(source), None,
+            round(time.monotonic() - started, 3),
+        )  # fmt: skip
+    outcome = run_job(
+        job_dir=job / "job",
+        submission_dir=prepared.directory,
+        modules=prepared.modules,
+        inputs=work / "inputs.npz",
+        fallback_models=fallback_models(work),
+        budget=budget,
+        limits=config.limits,
+        seed=config.seed,
+        threads=config.threads,
+        isolation=isolation,
+    )
+    return _record(sid, prepared, outcome)
+
+
+def _hash(source: Path) -> str:
+    from grader.submission import content_hash
+
+    try:
+        return content_hash(source)
+    except OSError:
+        return ""
+
+
+def _record(sid: str, prepared: PreparedSubmission, outcome: RunOutcome) -> RunRecord:
+    return RunRecord(
+        id=sid,
+        status=outcome.status,
+        detail=outcome.detail,
+        isolation=outcome.isolation,
+        content_hash=prepared.content_hash,
+        out_dir=outcome.out_dir,
+        duration=outcome.duration,
+        stdout=outcome.stdout,
+        stderr=outcome.stderr,
+        notes=prepared.notes,
+    )

@@ -1,0 +1,390 @@
+"""Loading a submission: a directory, a `.py`, a `.ipynb` or a `.zip` of these.
+
+Every form is normalised into a plain directory of Python modules that the sandbox mounts
+read-only. Nothing here imports or runs student code: notebooks are filtered with `ast`,
+zips are extracted by hand with limits, and anything refused raises `SubmissionError` with
+the reason, which the grader records as that student's result.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import hashlib
+import json
+import os
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from grader.errors import GraderError
+
+CONTRACT_MODULES = ("preprocessing", "models", "training")
+"""The modules of a directory submission (ASSIGNMENT.md); a single file provides all three."""
+SINGLE_MODULE = "submission"
+"""Module name a single `.py` or notebook becomes inside the sandbox."""
+SUFFIXES = (".py", ".ipynb", ".zip")
+
+MAX_FILES = 200
+MAX_TOTAL_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_DEPTH = 8
+MAX_ZIP_RATIO = 200
+"""Zip entries expanding more than this many times their compressed size are a bomb."""
+
+
+class SubmissionError(GraderError):
+    """A submission the grader refuses to run (the reason goes into that student's result)."""
+
+
+@dataclass(frozen=True)
+class PreparedSubmission:
+    """A submission normalised into a directory the sandbox can mount."""
+
+    id: str
+    """The student's id: the entry's name without extension."""
+    source: Path
+    """What the student handed in."""
+    kind: str
+    """`directory`, `py`, `ipynb` or `zip`."""
+    directory: Path
+    """The normalised code directory."""
+    modules: dict[str, str]
+    """Contract module -> module to import (all `submission` for a single file)."""
+    content_hash: str
+    """sha256 of what the student handed in."""
+    notes: tuple[str, ...] = field(default=())
+    """What the loader dropped or changed (notebook statements, skipped cells)."""
+
+
+def submission_id(path: Path) -> str:
+    """`alice.ipynb` -> `alice`; `bob/` -> `bob`; `carol.tar.zip` -> `carol.tar`."""
+    name = path.name.rstrip("/")
+    for suffix in SUFFIXES:
+        if name.endswith(suffix) and path.is_file():
+            return name[: -len(suffix)]
+    return name
+
+
+def discover(submissions: Path) -> list[Path]:
+    """The submissions in a class directory, sorted by id: one entry per student.
+
+    Hidden entries and files of other types are ignored; two entries with the same id
+    (`alice.py` and `alice.ipynb`) are an error, since one would silently replace the other.
+    """
+    if not submissions.is_dir():
+        raise GraderError(
+            f"{submissions} is not a directory of submissions",
+            "pass a directory with one entry per student (a folder, .py, .ipynb or .zip)",
+        )
+    entries: dict[str, Path] = {}
+    for entry in sorted(submissions.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_file() and entry.suffix not in SUFFIXES:
+            continue
+        sid = submission_id(entry)
+        if sid in entries:
+            raise GraderError(
+                f"two submissions have the id {sid!r}: {entries[sid].name} and {entry.name}",
+                "keep one entry per student",
+            )
+        entries[sid] = entry
+    return [entries[k] for k in sorted(entries)]
+
+
+def content_hash(path: Path) -> str:
+    """sha256 over a file's bytes, or a directory's relative paths and file bytes."""
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
+            if "__pycache__" in file.parts:
+                continue
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+            digest.update(file.read_bytes())
+            digest.update(b"\0")
+    else:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> PreparedSubmission:
+    """Normalise one submission into `dest` (created; must not exist).
+
+    Args:
+        source: what the student handed in.
+        dest: the directory to create.
+        modules_only: for a directory, take only its top-level `.py` files (the reference's
+            folder also holds its checks and settings, which the sandbox must not see).
+
+    Raises:
+        SubmissionError: the submission is refused or unreadable; the message says why.
+    """
+    source = Path(source)
+    sid = submission_id(source)
+    if source.is_symlink():
+        raise SubmissionError(f"{source.name} is a symbolic link", "hand in the file itself")
+    if not source.exists():
+        raise SubmissionError(f"{source} does not exist")
+    digest = content_hash(source)
+    dest.mkdir(parents=True)
+    notes: list[str] = []
+    if source.is_dir():
+        kind = "directory"
+        if modules_only:
+            for file in sorted(source.glob("*.py")):
+                shutil.copyfile(file, dest / file.name)
+        else:
+            _copy_tree(source, dest)
+        modules = _layout(dest, notes)
+    elif source.suffix == ".zip":
+        kind = "zip"
+        extracted = dest.parent / f"{dest.name}.unzipped"
+        _extract_zip(source, extracted)
+        inner = _single_entry(extracted)
+        if inner.is_file():
+            modules = _single_file(inner, dest, notes)
+        else:
+            _copy_tree(inner, dest)
+            modules = _layout(dest, notes)
+        shutil.rmtree(extracted)
+    elif source.suffix in (".py", ".ipynb"):
+        kind = source.suffix[1:]
+        modules = _single_file(source, dest, notes)
+    else:
+        raise SubmissionError(
+            f"{source.name}: unsupported submission type", "hand in a folder, .py, .ipynb or .zip"
+        )
+    for path in [dest, *dest.rglob("*")]:  # the sandbox user must be able to read it all
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return PreparedSubmission(sid, source, kind, dest, modules, digest, tuple(notes))
+
+
+def _single_file(file: Path, dest: Path, notes: list[str]) -> dict[str, str]:
+    if file.suffix == ".ipynb":
+        code = notebook_to_module(file.read_bytes(), file.name, notes)
+    elif file.suffix == ".py":
+        code = file.read_bytes()
+        if len(code) > MAX_FILE_BYTES:
+            raise SubmissionError(f"{file.name} is larger than {MAX_FILE_BYTES >> 20} MiB")
+        code = code.decode("utf-8", errors="replace")
+    else:
+        raise SubmissionError(
+            f"{file.name}: expected a .py or .ipynb file", "hand in a folder, .py, .ipynb or .zip"
+        )
+    (dest / f"{SINGLE_MODULE}.py").write_text(code, encoding="utf-8")
+    return {m: SINGLE_MODULE for m in CONTRACT_MODULES}
+
+
+def _layout(directory: Path, notes: list[str]) -> dict[str, str]:
+    """Which module provides which part, for a directory submission."""
+    present = {m for m in CONTRACT_MODULES if (directory / f"{m}.py").is_file()}
+    if present:
+        for missing in sorted(set(CONTRACT_MODULES) - present):
+            notes.append(f"{missing}.py is missing from the submission")
+        return {m: m for m in CONTRACT_MODULES}
+    # A folder holding one notebook or one .py is a single-file submission in a folder.
+    candidates = [p for p in directory.iterdir() if p.suffix in (".py", ".ipynb")]
+    if len(candidates) == 1:
+        file = candidates[0]
+        staged = directory.parent / f"{directory.name}.single{file.suffix}"
+        file.rename(staged)
+        shutil.rmtree(directory)
+        directory.mkdir()
+        modules = _single_file(staged, directory, notes)
+        staged.unlink()
+        return modules
+    raise SubmissionError(
+        "found none of preprocessing.py, models.py, training.py",
+        "a folder submission holds those three modules (or a single .py or .ipynb)",
+    )
+
+
+def _copy_tree(source: Path, dest: Path) -> None:
+    """Copy regular files only, within limits; symlinks are refused, not followed."""
+    count, total = 0, 0
+    for root, dirs, files in os.walk(source):
+        rel = Path(root).relative_to(source)
+        if len(rel.parts) > MAX_DEPTH:
+            raise SubmissionError(f"{rel} is nested deeper than {MAX_DEPTH} folders")
+        dirs[:] = [d for d in dirs if d not in ("__pycache__", ".git", ".ipynb_checkpoints")]
+        for name in dirs + files:
+            if (Path(root) / name).is_symlink():
+                raise SubmissionError(
+                    f"{rel / name} is a symbolic link", "hand in regular files only"
+                )
+        (dest / rel).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            src = Path(root) / name
+            info = src.lstat()
+            if not stat.S_ISREG(info.st_mode):
+                raise SubmissionError(f"{rel / name} is not a regular file")
+            count += 1
+            total += info.st_size
+            _check_limits(count, total, rel / name)
+            shutil.copyfile(src, dest / rel / name, follow_symlinks=False)
+
+
+def _check_limits(count: int, total: int, name: object) -> None:
+    if count > MAX_FILES:
+        raise SubmissionError(f"more than {MAX_FILES} files", "hand in only your code")
+    if total > MAX_TOTAL_BYTES:
+        raise SubmissionError(
+            f"more than {MAX_TOTAL_BYTES >> 20} MiB in all (at {name})",
+            "hand in only your code: no datasets or saved models",
+        )
+
+
+def _extract_zip(archive: Path, dest: Path) -> None:
+    """Extract by hand: no absolute paths, no `..`, no symlinks, bounded size and count."""
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SubmissionError(f"{archive.name} is not a readable zip file: {exc}") from None
+    dest.mkdir(parents=True)
+    count, total = 0, 0
+    with zf:
+        for info in zf.infolist():
+            name = info.filename
+            path = PurePosixPath(name)
+            if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+                raise SubmissionError(f"zip entry {name!r} has an absolute path")
+            if ".." in path.parts or "\\" in name:
+                raise SubmissionError(f"zip entry {name!r} points outside the archive (..)")
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                raise SubmissionError(
+                    f"zip entry {name!r} is a symbolic link", "zip regular files only"
+                )
+            if path.parts and path.parts[0] == "__MACOSX":
+                continue
+            if len(path.parts) > MAX_DEPTH + 1:
+                raise SubmissionError(f"zip entry {name!r} is nested too deep")
+            if info.is_dir():
+                (dest / path).mkdir(parents=True, exist_ok=True)
+                continue
+            count += 1
+            _check_limits(count, total + info.file_size, name)
+            if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
+                raise SubmissionError(f"zip entry {name!r} expands {MAX_ZIP_RATIO}x: a zip bomb?")
+            target = dest / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Count the bytes really produced: the sizes in the header may lie.
+            with zf.open(info) as src, open(target, "xb") as out:
+                while chunk := src.read(1 << 16):
+                    total += len(chunk)
+                    _check_limits(count, total, name)
+                    out.write(chunk)
+
+
+def _single_entry(directory: Path) -> Path:
+    """Descend through a zip's single top-level folder (`alice/` inside `alice.zip`)."""
+    entries = [p for p in directory.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    if len(entries) == 1:
+        if entries[0].is_dir():
+            return _single_entry(entries[0])
+        if entries[0].suffix in (".py", ".ipynb"):
+            return entries[0]
+    if not entries:
+        raise SubmissionError("the zip file is empty")
+    return directory
+
+
+# ---- notebooks ------------------------------------------------------------------------
+
+_KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def notebook_to_module(raw: bytes, name: str, notes: list[str]) -> str:
+    """The importable part of a notebook: imports, defs, classes and constant assignments.
+
+    Other top-level statements (the student's own training runs, plots, prints) are dropped,
+    and so are IPython magics and shell lines. Cells are parsed one by one, so a cell with a
+    syntax error loses only its own definitions (and says so in `notes`).
+    """
+    if len(raw) > MAX_TOTAL_BYTES:
+        raise SubmissionError(f"{name} is larger than {MAX_TOTAL_BYTES >> 20} MiB")
+    try:
+        nb = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SubmissionError(
+            f"{name} is not a valid notebook (not JSON: {exc})",
+            "save it again from Jupyter, or hand in .py files",
+        ) from None
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list) or "nbformat" not in nb:
+        raise SubmissionError(
+            f"{name} is JSON but not a Jupyter notebook (no nbformat/cells)",
+            "save it again from Jupyter, or hand in .py files",
+        )
+    chunks: list[str] = []
+    defined = set(dir(builtins))
+    dropped = 0
+    for number, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        source = _strip_ipython(source)
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as exc:
+            notes.append(
+                f"notebook cell {number} has a syntax error (line {exc.lineno}: {exc.msg}); "
+                "its definitions were skipped"
+            )
+            continue
+        lines = source.splitlines()
+        kept = []
+        for node in tree.body:
+            if _keep(node, defined):
+                segment = "\n".join(lines[_first_line(node) - 1 : node.end_lineno])
+                kept.append(segment)
+            else:
+                dropped += 1
+        if kept:
+            chunks.append(f"# ---- notebook cell {number} ----\n" + "\n".join(kept))
+    if dropped:
+        notes.append(f"notebook: {dropped} top-level statements that are not definitions ignored")
+    return "\n\n\n".join(chunks) + "\n"
+
+
+def _first_line(node: ast.stmt) -> int:
+    decorators = getattr(node, "decorator_list", [])
+    return min([node.lineno] + [d.lineno for d in decorators])
+
+
+def _strip_ipython(source: str) -> str:
+    """Blank out magics (`%`, `%%`) and shell lines (`!`), keeping line numbers."""
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        return ""
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) or line.rstrip().endswith("?") else line
+        for line in lines
+    )
+
+
+def _keep(node: ast.stmt, defined: set[str]) -> bool:
+    """Keep definitions, and assignments of constants computed from what is kept."""
+    if isinstance(node, _KEPT):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                defined.add((alias.asname or alias.name).split(".")[0])
+        else:
+            defined.add(node.name)
+        return True
+    if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+        if any(isinstance(n, ast.Call | ast.Lambda | ast.Await) for n in ast.walk(node.value)):
+            return False
+        loads = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+        if not loads <= defined:
+            return False  # e.g. `num_pixels = X_train.shape[1]` after a dropped load_data()
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if not all(isinstance(t, ast.Name) for t in targets):
+            return False
+        defined.update(t.id for t in targets)
+        return True
+    return False
