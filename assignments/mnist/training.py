@@ -1,0 +1,59 @@
+"""Training, evaluation and persistence of a compiled Keras model."""
+
+import keras  # noqa: F401
+
+
+def train(model, x, y, *, epochs: int, batch_size: int, validation_split: float = 0.0):
+    """Fit the compiled model on (x, y) and return the training History.
+
+    Use exactly the epochs, batch size and validation split you are given: the grader
+    sets the training budget through them.
+
+    Args:
+        model: a compiled `keras.Model`.
+        x: preprocessed inputs.
+        y: one-hot labels.
+        epochs: number of passes over the training data.
+        batch_size: number of samples per gradient update.
+        validation_split: fraction of (x, y) held out to validate after each epoch.
+
+    Returns:
+        The `keras.callbacks.History` that `model.fit` returns.
+    """
+    raise NotImplementedError("train() is not written yet: replace this line")
+
+
+def evaluate(model, x, y) -> tuple[float, float]:
+    """Evaluate the model on (x, y).
+
+    Args:
+        model: a trained `keras.Model` compiled with an accuracy metric.
+        x: preprocessed inputs.
+        y: one-hot labels.
+
+    Returns:
+        (loss, accuracy) as two Python floats.
+    """
+    raise NotImplementedError("evaluate() is not written yet: replace this line")
+
+
+def save(model, path: str) -> None:
+    """Save the whole model (architecture, weights, compile settings) to `path`.
+
+    Args:
+        model: the `keras.Model` to save.
+        path: destination file, ending in `.keras`.
+    """
+    raise NotImplementedError("save() is not written yet: replace this line")
+
+
+def load(path: str):
+    """Load a model saved by `save`.
+
+    Args:
+        path: a `.keras` file written by `save`.
+
+    Returns:
+        The loaded `keras.Model`, ready to predict.
+    """
+    raise NotImplementedError("load() is not written yet: replace this line")

@@ -1,0 +1,664 @@
+"""Generate the student material of an assignment from its reference solution.
+
+The reference (`reference/<name>/*.py`) marks its solution code with comment lines::
+
+    # BEGIN SOLUTION
+    ...
+    # END SOLUTION
+
+`generate_assignment` writes, for every reference module holding such blocks, a stub module
+in which each block has become one `raise NotImplementedError(...)` line; a notebook holding
+the same stubs with explanations around them; and a README. Everything else (module
+docstrings, imports, signatures, docstrings) is copied verbatim, so the student-facing contract
+is the reference's by construction. The output is deterministic: regenerating it reproduces
+the committed `assignments/<name>/` byte for byte.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import sys
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbformat import v4
+
+from grader.config import load_config
+from grader.errors import GraderError
+
+BEGIN = "# BEGIN SOLUTION"
+"""The comment line that opens a solution block."""
+END = "# END SOLUTION"
+"""The comment line that closes a solution block."""
+LINE_LENGTH = 100
+"""ruff's `line-length` (pyproject.toml): a generated raise line must fit in it."""
+
+_MARKER_LINE = re.compile(r"[ \t]*# (BEGIN|END) SOLUTION[ \t]*")
+# Near misses ("#BEGIN SOLUTION", "### begin solution", a marker after code) would otherwise be
+# copied into the stub as ordinary comments, with the solution under them.
+_LOOKALIKE = re.compile(r"#+\s*(BEGIN|END)[\s_-]*SOLUTION", re.IGNORECASE)
+_NOQA_UNUSED = "  # noqa: F401"
+
+
+@dataclass(frozen=True)
+class StubModule:
+    """One reference module turned into a stub."""
+
+    name: str
+    """Module name, e.g. `preprocessing`."""
+    stub: str
+    """The stub's source text."""
+    docstring: str
+    """The module docstring ("" if none)."""
+    units: tuple[tuple[str, str], ...]
+    """(name, stub source) of each top-level def or class that held a solution block."""
+    imports: tuple[str, ...]
+    """Source of each module-level import statement, as in the reference."""
+
+
+def generate_assignment(reference_dir: Path, dest: Path) -> list[Path]:
+    """Write the student material of the reference solution in `reference_dir` into `dest`.
+
+    Writes `dest/<module>.py` for every `*.py` directly in `reference_dir` that holds solution
+    blocks, `dest/<name>.ipynb` (named after `reference_dir`) and `dest/README.md`.
+
+    Args:
+        reference_dir: the reference solution, e.g. `reference/mnist`.
+        dest: the output directory, e.g. `assignments/mnist`; created if missing.
+
+    Returns:
+        The files written, stub modules first (in notebook order), then notebook and README.
+        Other files already in `dest` are left alone (the regeneration test reports them).
+
+    Raises:
+        GraderError: a solution marker is unbalanced, nested, outside a function or would
+            leave invalid code; the message names the file and the line.
+    """
+    reference_dir, dest = Path(reference_dir), Path(dest)
+    if not reference_dir.is_dir():
+        raise GraderError(f"no reference solution at {reference_dir}", "pass reference/<name>")
+    if dest.resolve() == reference_dir.resolve():
+        raise GraderError(
+            f"refusing to write stubs over the reference in {dest}",
+            "write them to assignments/<name>",
+        )
+    modules = []
+    for path in sorted(reference_dir.glob("*.py")):
+        module = make_stub(path)
+        if module is not None:
+            modules.append(module)
+    if not modules:
+        raise GraderError(
+            f"no '{BEGIN}' block in any *.py of {reference_dir}",
+            "mark the code students must write with solution markers",
+        )
+    text = _TEXTS.get(reference_dir.name)
+    modules = _in_notebook_order(modules, text, reference_dir)
+    settings = reference_dir / "assignment.toml"
+    title = load_config(settings).title if settings.is_file() else reference_dir.name
+    notebook = f"{reference_dir.name}.ipynb"
+    outputs = {f"{m.name}.py": m.stub for m in modules}
+    outputs[notebook] = build_notebook(modules, title, notebook, text)
+    outputs["README.md"] = _readme(modules, title, notebook)
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in outputs.items():
+        (dest / name).write_bytes(content.encode("utf-8"))
+        written.append(dest / name)
+    return written
+
+
+def make_stub(path: Path) -> StubModule | None:
+    """Turn one reference module into a stub.
+
+    Args:
+        path: a reference module with solution blocks.
+
+    Returns:
+        The stub, or None if the module holds no solution block.
+
+    Raises:
+        GraderError: naming `path` and the line of the bad marker.
+    """
+    source = path.read_text(encoding="utf-8")
+    tree = _parse(source, path, "the reference")
+    blocks = _find_blocks(source, tree, path)
+    if not blocks:
+        return None
+    lines = source.splitlines(keepends=True)
+    out, origin = [], []  # origin: reference line of each stub line, to place later errors
+    cursor = 1
+    for begin, end, indent, function in blocks:
+        out += lines[cursor - 1 : begin - 1]
+        origin += range(cursor, begin)
+        out.append(_raise_line(indent, function.split(".")[-1]))
+        origin.append(begin)
+        cursor = end + 1
+    out += lines[cursor - 1 :]
+    origin += range(cursor, len(lines) + 1)
+    stub = "".join(out)
+    try:
+        stub_tree = ast.parse(stub, str(path))
+    except SyntaxError as exc:
+        where = origin[min(max(exc.lineno or 1, 1), len(origin)) - 1]
+        raise GraderError(
+            f"{path}:{where}: replacing the solution blocks leaves invalid Python ({exc.msg})",
+            f"each '{BEGIN}' ... '{END}' block must hold whole statements of one function",
+        ) from None
+    stub = _mark_unused_imports(stub, _names_used([stub_tree]))
+    stub_tree = ast.parse(stub)
+    stub_lines = stub.splitlines(keepends=True)
+    held = {b[3].split(".")[0] for b in blocks}
+    units = tuple(
+        (node.name, "".join(stub_lines[_start(node) - 1 : node.end_lineno]).rstrip("\n"))
+        for node in stub_tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.name in held
+    )
+    imports = tuple(
+        ast.get_source_segment(source, node)
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+    )
+    return StubModule(path.stem, stub, ast.get_docstring(tree) or "", units, imports)
+
+
+def _parse(source: str, path: Path, what: str) -> ast.Module:
+    try:
+        return ast.parse(source, str(path))
+    except SyntaxError as exc:
+        raise GraderError(
+            f"{path}:{exc.lineno}: {what} is not valid Python ({exc.msg})",
+            "fix the reference so that it imports, then generate again",
+        ) from None
+
+
+def _start(node: ast.stmt) -> int:
+    """First line of a statement, decorators included."""
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
+def _find_blocks(source: str, tree: ast.Module, path: Path) -> list[tuple[int, int, str, str]]:
+    """Pair the markers of `source` and validate each block.
+
+    Returns:
+        (begin line, end line, indentation, qualified enclosing function) of each block.
+    """
+    lines = source.splitlines()
+    markers = []  # (line, kind, indent)
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type != tokenize.COMMENT:
+            continue
+        line = tok.start[0]
+        match = _MARKER_LINE.fullmatch(lines[line - 1])
+        if match:
+            markers.append((line, match.group(1), lines[line - 1][: tok.start[1]]))
+        elif _LOOKALIKE.match(tok.string):
+            raise GraderError(
+                f"{path}:{line}: {tok.string.strip()!r} looks like a solution marker, but is not",
+                f"write exactly '{BEGIN}' or '{END}', alone on its line",
+            )
+    functions = _function_extents(tree, len(lines))
+    blocks, opened = [], None
+    for line, kind, indent in markers:
+        if kind == "BEGIN":
+            if opened is not None:
+                raise GraderError(
+                    f"{path}:{line}: '{BEGIN}' inside the block opened at line {opened[0]}",
+                    f"blocks cannot nest: close the first one with '{END}'",
+                )
+            opened = (line, indent)
+            continue
+        if opened is None:
+            raise GraderError(
+                f"{path}:{line}: '{END}' without a '{BEGIN}' before it",
+                "remove it or open the block it closes",
+            )
+        begin, begin_indent = opened
+        opened = None
+        if indent != begin_indent:
+            raise GraderError(
+                f"{path}:{line}: '{END}' is not indented like its '{BEGIN}' (line {begin})",
+                "indent both markers like the code between them",
+            )
+        function = _enclosing(functions, begin, indent, path)
+        if _enclosing(functions, line, indent, path) != function:
+            raise GraderError(
+                f"{path}:{line}: '{END}' is not in {function}(), where its block opens "
+                f"(line {begin})",
+                "a block must open and close inside one function",
+            )
+        _check_statements(tree, begin, line, indent, path)
+        blocks.append((begin, line, indent, function))
+    if opened is not None:
+        raise GraderError(
+            f"{path}:{opened[0]}: '{BEGIN}' is never closed", f"close the block with '{END}'"
+        )
+    return blocks
+
+
+def _function_extents(tree: ast.Module, last_line: int) -> list[tuple[str, ast.AST, int]]:
+    """(qualified name, node, last line) of every function; comments up to the next statement
+    that is not indented deeper than the `def` belong to the function."""
+    starts = sorted((_start(n), n.col_offset) for n in ast.walk(tree) if isinstance(n, ast.stmt))
+    result = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            name = prefix
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = f"{prefix}{child.name}"
+                if not isinstance(child, ast.ClassDef):
+                    after = [
+                        s for s, col in starts if s > child.end_lineno and col <= child.col_offset
+                    ]
+                    result.append((name, child, min(after, default=last_line + 1) - 1))
+                name += "."
+            visit(child, name)
+
+    visit(tree, "")
+    return result
+
+
+def _enclosing(functions: list, line: int, indent: str, path: Path) -> str:
+    """Qualified name of the innermost function holding a marker at (`line`, `indent`)."""
+    inside = [
+        (node.col_offset, node.lineno, name)
+        for name, node, last in functions
+        if node.lineno < line <= last and len(indent) > node.col_offset
+    ]
+    if inside:
+        return max(inside)[2]
+    for name, node, _ in functions:
+        if node.lineno < line <= node.end_lineno:
+            raise GraderError(
+                f"{path}:{line}: solution marker not indented inside {name}() "
+                f"(def at line {node.lineno}): the stub would leave {name}() with no body",
+                "indent the markers like the function's code",
+            )
+    raise GraderError(
+        f"{path}:{line}: solution marker outside any function",
+        "solution blocks go inside a function's body, indented like its code",
+    )
+
+
+def _check_statements(tree: ast.Module, begin: int, end: int, indent: str, path: Path) -> None:
+    """Every statement that starts in the block must end in it, indented at least as deep."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and begin < _start(node) < end:
+            if node.end_lineno >= end or node.col_offset < len(indent):
+                raise GraderError(
+                    f"{path}:{_start(node)}: this statement does not fit in the solution block "
+                    f"of lines {begin}-{end}",
+                    "a block must hold whole statements, indented like its markers",
+                )
+
+
+def _raise_line(indent: str, function: str) -> str:
+    """The line that replaces a block; the message shrinks only if the line would be too long."""
+    messages = (
+        f"{function}() is not written yet: replace this line",
+        f"{function}() is not written yet",
+    )
+    for message in messages:
+        line = f'{indent}raise NotImplementedError("{message}")'
+        if len(line) <= LINE_LENGTH:
+            return line + "\n"
+    return line + "  # noqa: E501\n"
+
+
+def _names_used(trees: list[ast.AST]) -> set[str]:
+    return {n.id for tree in trees for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _mark_unused_imports(source: str, used: set[str]) -> str:
+    """Append `# noqa: F401` to module-level imports that `used` never mentions.
+
+    Students need the reference's imports (keras, layers, numpy) even where the stub does not
+    use them yet, so they are kept and ruff is told they are meant to be there.
+    """
+    lines = source.splitlines(keepends=True)
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.Import | ast.ImportFrom) or (
+            isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        ):
+            continue
+        for alias in node.names:
+            bound = alias.asname or alias.name.split(".")[0]
+            text = lines[alias.lineno - 1]
+            if bound not in used and bound != "*" and "# noqa" not in text:
+                body = text.rstrip("\r\n")
+                lines[alias.lineno - 1] = body + _NOQA_UNUSED + text[len(body) :]
+    return "".join(lines)
+
+
+def _in_notebook_order(
+    modules: list[StubModule], text: NotebookText | None, reference_dir: Path
+) -> list[StubModule]:
+    if text is None:
+        return modules
+    have = {u for m in modules for u, _ in m.units}
+    if set(text.order) != {m.name for m in modules} or set(text.sections) != have:
+        raise GraderError(
+            f"the notebook text for {reference_dir.name} in grader/assign.py does not match "
+            f"{reference_dir}: it explains {sorted(text.sections)}, the reference {sorted(have)}",
+            "update the text in grader/assign.py to the reference's modules and functions",
+        )
+    return sorted(modules, key=lambda m: text.order.index(m.name))
+
+
+def _setup_imports(modules: list[StubModule]) -> list[str]:
+    """The modules' imports, deduplicated and sorted the way ruff's isort wants them."""
+    local = {m.name for m in modules}
+    sections: dict[int, set[str]] = {}
+    for module in modules:
+        for statement in module.imports:
+            node = ast.parse(statement).body[0]
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names = names or [a.name for a in node.names]
+            top = names[0].split(".")[0]
+            if top in local or (isinstance(node, ast.ImportFrom) and node.level):
+                continue  # a sibling module: its functions are cells of this notebook
+            section = 0 if top == "__future__" else 1 if top in sys.stdlib_module_names else 2
+            sections.setdefault(section, set()).add(statement)
+
+    def key(statement: str) -> tuple:
+        return (statement.startswith("from "), statement.split()[1].lower(), statement)
+
+    return ["\n".join(sorted(s, key=key)) for _, s in sorted(sections.items())]
+
+
+def build_notebook(
+    modules: list[StubModule], title: str, notebook: str, text: NotebookText | None = None
+) -> str:
+    """The assignment notebook as nbformat v4 JSON: explanations, a setup cell, the stubs.
+
+    Cell ids are fixed names, and nothing depends on the time or the machine, so the same
+    input always gives the same bytes.
+
+    Args:
+        modules: the stubs, in the order the notebook presents them.
+        title: the notebook's heading.
+        notebook: the notebook's file name, for the instructions.
+        text: the hand-written prose; without it, a plain notebook of the stubs.
+
+    Returns:
+        The notebook's JSON text, ending in a newline.
+    """
+    text = text or _generic_text(modules)
+    cells = [v4.new_markdown_cell(f"# {title}\n\n{text.intro}", id="intro")]
+    cells.append(v4.new_markdown_cell(text.setup_intro, id="setup-about"))
+    setup = "\n\n".join(_setup_imports(modules))
+    if text.setup_code:
+        setup += "\n\n" + text.setup_code
+    code_cells = [setup]
+    body = []
+    for number, module in enumerate(modules, 1):
+        about = f"## {number}. `{module.name}.py`\n\n{module.docstring}".rstrip()
+        body.append(v4.new_markdown_cell(about, id=f"{module.name}-about"))
+        for name, source in module.units:
+            explain, try_it = text.sections.get(name, ("", ""))
+            body.append(
+                v4.new_markdown_cell(f"### `{name}`\n\n{explain}".rstrip(), id=f"{name}-about")
+            )
+            body.append(v4.new_code_cell(source, id=name))
+            code_cells.append(source)
+            if try_it:
+                body.append(v4.new_code_cell(try_it, id=f"{name}-try"))
+                code_cells.append(try_it)
+    used = _names_used([ast.parse(code) for code in code_cells[1:] + [text.setup_code]])
+    cells.append(v4.new_code_cell(_mark_unused_imports(setup, used), id="setup"))
+    cells += body
+    cells.append(v4.new_markdown_cell(_check_and_submit(modules, notebook), id="submit"))
+    nb = v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+    )
+    nbformat.validate(nb)
+    return nbformat.writes(nb).rstrip("\n") + "\n"
+
+
+def _check_and_submit(modules: list[StubModule], notebook: str) -> str:
+    """Markdown shared by the notebook's last cell and the README: how to check and submit."""
+    files = ", ".join(f"`{m.name}.py`" for m in modules)
+    return f"""## Check your work, then submit
+
+Save your work, then run in a terminal, in the folder that holds it:
+
+```
+grader check {notebook}
+```
+
+(or give it the folder, `.py` or `.zip` you are going to submit). It runs the visible checks
+with a short training budget, prints a summary and writes an HTML report explaining each check.
+Fix what fails and run it again.
+
+Submit **one** of:
+- the notebook `{notebook}` itself;
+- a folder holding {files} (extra helper modules are allowed);
+- a single `.py` file defining all the functions;
+- a `.zip` of any of these.
+
+Keep every function's name and parameters exactly as given: the grader calls them by name.
+The final grading trains your networks with its own budget and measures their accuracy on
+test digits whose labels your code never sees.
+"""
+
+
+def _readme(modules: list[StubModule], title: str, notebook: str) -> str:
+    todo = "\n".join(
+        f"- `{m.name}.py`: " + ", ".join(f"`{name}`" for name, _ in m.units) for m in modules
+    )
+    return f"""<!-- Generated from the reference solution by grader/assign.py: do not edit. -->
+# {title}
+
+## What to do
+
+Write the body of each function below. Each one currently holds a single
+`raise NotImplementedError(...)` line: replace that line with your code, following the
+docstring above it.
+
+{todo}
+
+Work in the notebook `{notebook}` (it explains every step and holds the same functions) or
+directly in the `.py` files, whichever you prefer.
+
+{_check_and_submit(modules, notebook)}"""
+
+
+@dataclass(frozen=True)
+class NotebookText:
+    """The prose of one assignment's notebook, keyed by reference directory name in `_TEXTS`."""
+
+    intro: str
+    """Markdown after the title: the background students need."""
+    setup_intro: str
+    """Markdown before the setup cell."""
+    setup_code: str
+    """Code run after the imports of the setup cell (loading the data)."""
+    order: tuple[str, ...]
+    """Module names in the order the notebook presents them."""
+    sections: dict[str, tuple[str, str]]
+    """Per function: (markdown explaining it, "try it" code run after it, or "")."""
+
+
+def _generic_text(modules: list[StubModule]) -> NotebookText:
+    """Prose for a reference with no hand-written text: its own docstrings."""
+    return NotebookText(
+        intro="Write the body of each function below, replacing its "
+        "`raise NotImplementedError(...)` line.",
+        setup_intro="Run this cell first: it imports what the functions use.",
+        setup_code="",
+        order=tuple(m.name for m in modules),
+        sections={},
+    )
+
+
+_MNIST_INTRO = """\
+In this assignment you teach a computer to read handwritten digits. You write the handful of
+functions a Keras classification project is made of: preparing the data, building two networks,
+training, evaluating and saving them. Each function is graded on its own, so keep its name and
+parameters exactly as given.
+
+## The data
+
+MNIST holds 70,000 small grayscale pictures of the digits 0 to 9, written by American
+high-school students and Census Bureau employees. `keras.datasets.mnist.load_data()` downloads
+it the first time (you need the internet once) and returns two pairs of NumPy arrays,
+`(x_train, y_train), (x_test, y_test)`:
+
+- `x_train`: shape `(60000, 28, 28)`, dtype `uint8`: 60,000 images of 28 x 28 pixels, each pixel
+  from 0 (background) to 255 (ink);
+- `y_train`: shape `(60000,)`: the digit each image shows, an integer from 0 to 9;
+- `x_test`, `y_test`: 10,000 more images and labels, kept aside to measure how well a trained
+  network does on digits it has never seen.
+
+## From pixels to network inputs
+
+A **dense** layer takes one flat vector per sample, so for a dense network each 28 x 28 image
+is *flattened* into a row of 784 numbers. A **convolutional** layer keeps the picture as a grid
+and wants a channel axis as well: `(28, 28, 1)` for a grayscale image (a colour image would have
+3 channels). Either way the pixels are *scaled* from 0..255 to 0..1 by dividing by 255: networks
+train faster and more reliably on small inputs. Keras computes in `float32`.
+
+## Labels: one-hot encoding
+
+A label is a category, not a quantity: 7 is not "more" than 3 in any way that helps to recognise
+it. **One-hot encoding** turns the label `k` into a row of zeros with a single 1 in column `k`,
+so `3` becomes `[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]`. That removes the false ordering, and gives the
+labels the same shape as the network's output, which is what the loss compares them with.
+
+## Two kinds of networks
+
+- A **dense network** (multi-layer perceptron, MLP) connects every unit to every input pixel.
+  One hidden layer of 512 units already recognises about 98% of the test digits.
+- A **convolutional network** (CNN) slides small 3 x 3 filters over the image, so it finds local
+  patterns (strokes, corners, loops) wherever they are; **max pooling** halves the grid and keeps
+  the strongest response of each 2 x 2 window. A couple of dense layers at the end make the
+  decision. It has fewer parameters than the MLP and does better, around 99%.
+
+## Softmax and categorical cross-entropy
+
+Both networks end with `Dense(10, activation="softmax")`: ten non-negative numbers that add up
+to 1, the probability the network gives to each digit; its answer is the most probable one.
+**Categorical cross-entropy** is the loss that compares these probabilities with the one-hot
+label: it is `-log(p)`, where `p` is the probability given to the true digit, so it is 0 for a
+confident right answer and grows fast for a confident wrong one. It is the loss for one-hot
+labels with three or more classes (two classes use binary cross-entropy). The optimizer is
+`rmsprop`, and `accuracy` is reported as a metric.
+
+## Training
+
+`model.fit(x, y, epochs=..., batch_size=..., validation_split=...)` trains the network. An
+**epoch** is one pass over all the training data; the **batch size** is how many samples are
+used for each update of the weights; `validation_split=0.2` keeps the last 20% of the training
+data out of training and reports `val_loss` and `val_accuracy` on it after every epoch. When
+training accuracy keeps rising but validation accuracy stalls, the network has started to
+memorise (overfit). `fit` returns a `History` whose `.history` dict holds the per-epoch values;
+`model.evaluate(x, y)` returns the loss and the accuracy on other data.
+
+## Saving
+
+Training takes time, so a trained model is saved: `model.save("mnist.keras")` writes the
+architecture, the weights and the compile settings into one file in Keras's native `.keras`
+format (older tutorials use `.h5`, a legacy format in Keras 3), and
+`keras.models.load_model("mnist.keras")` reads it back, ready to use.
+
+## How this notebook works
+
+Each section explains one function, then shows it with its docstring and a single
+`raise NotImplementedError(...)` line: replace that line with your code, run the cell, then run
+the "try it" cell after it. Add cells of your own for experiments and plots as you like: when
+your notebook is graded, only the imports, function and class definitions and constant
+assignments of its cells are kept, so your own training runs do not slow it down. That also
+means **a function may only use its arguments and the imports**, never notebook variables such
+as `x_train`."""
+
+_MNIST_SECTIONS = {
+    "flatten_and_scale": (
+        "The input of the dense network: turn `(n, 28, 28)` images into `(n, 784)` rows of floats "
+        "in [0, 1]. `reshape` flattens (do not hard-code `n`: the grader passes arrays of "
+        'several lengths), `astype("float32")` converts, and dividing by 255 scales.',
+        "flat = flatten_and_scale(x_train[:5])\n"
+        "print(flat.shape, flat.dtype, flat.min(), flat.max())  # (5, 784) float32 0.0 1.0",
+    ),
+    "reshape_for_cnn": (
+        "The input of the convolutional network: the same scaling, but the images keep their "
+        "28 x 28 grid and gain a channel axis of size 1: `(n, 28, 28)` becomes `(n, 28, 28, 1)`.",
+        "grids = reshape_for_cnn(x_train[:5])\n"
+        "print(grids.shape, grids.dtype, grids.min(), grids.max())  # (5, 28, 28, 1) ...",
+    ),
+    "one_hot": (
+        "One row per label, one column per class, a single 1.0 in the column of the label. "
+        "`keras.utils.to_categorical` does this; so does indexing `np.eye(num_classes)` with "
+        "the labels. Return floats.",
+        "print(y_train[:3])\nprint(one_hot(y_train[:3]))",
+    ),
+    "build_mlp": (
+        "Build a `keras.Sequential` model: `keras.Input(shape=(input_dim,))` first (Keras 3 "
+        "declares the input this way rather than with the tutorials' `input_shape=` argument), "
+        'then `Dense(512, activation="relu")` and `Dense(num_classes, activation="softmax")`. '
+        'Compile it with `optimizer="rmsprop"`, `loss="categorical_crossentropy"` and '
+        '`metrics=["accuracy"]`, and return it untrained. Its summary should show 407,050 '
+        "parameters: 784 x 512 weights + 512 biases, then 512 x 10 + 10.",
+        "mlp = build_mlp()\nmlp.summary()",
+    ),
+    "build_cnn": (
+        'The same recipe with the layers listed in the docstring. `padding="same"` keeps each '
+        "convolution's output as large as its input, so only the pooling layers shrink the grid "
+        "(28 to 14 to 7) before `Flatten`. Compile it like the MLP. Its summary should show "
+        "257,162 parameters.",
+        "cnn = build_cnn()\ncnn.summary()",
+    ),
+    "train": (
+        "Call `model.fit` and return the `History` it returns. Pass on `epochs`, `batch_size` "
+        "and `validation_split` exactly as you receive them: the grader sets the training "
+        "budget through them and checks that it was used. The `*` in the signature makes them "
+        "keyword-only: callers write `epochs=3`, not just `3`.",
+        "x_small, y_small = flatten_and_scale(x_train[:2000]), one_hot(y_train[:2000])\n"
+        "history = train(mlp, x_small, y_small, epochs=3, batch_size=128, validation_split=0.2)\n"
+        'print(history.history["val_accuracy"])\n'
+        "cnn_history = train(cnn, reshape_for_cnn(x_train[:2000]), y_small, epochs=1, "
+        "batch_size=200)",
+    ),
+    "evaluate": (
+        "`model.evaluate(x, y)` returns `[loss, accuracy]` for a model compiled with the accuracy "
+        "metric. Return them as a tuple of two plain Python floats (`float(...)`).",
+        "x_test_flat, y_test_hot = flatten_and_scale(x_test), one_hot(y_test)\n"
+        "loss, accuracy = evaluate(mlp, x_test_flat, y_test_hot)\n"
+        'print(f"MLP: test loss {loss:.3f}, test accuracy {accuracy:.3f}")',
+    ),
+    "save": (
+        "Save the whole model (architecture, weights, compile settings) to `path`, a file name "
+        "ending in `.keras`.",
+        "",
+    ),
+    "load": (
+        "Read back a model written by `save`: it comes back compiled, so it can `evaluate` and "
+        "`predict` straight away. Try the round trip: the loaded model scores exactly like the "
+        "saved one.",
+        'save(mlp, "mlp.keras")\n'
+        'restored = load("mlp.keras")\n'
+        "print(evaluate(restored, x_test_flat, y_test_hot))  # the same numbers as above",
+    ),
+}
+
+_TEXTS = {
+    "mnist": NotebookText(
+        intro=_MNIST_INTRO,
+        setup_intro="## Setup\n\nRun this cell first: it imports what the functions use and "
+        "loads MNIST (an 11 MB download the first time).",
+        setup_code="(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()\n"
+        "print(x_train.shape, x_train.dtype, y_train[:10])",
+        order=("preprocessing", "models", "training"),
+        sections=_MNIST_SECTIONS,
+    ),
+}
+"""Hand-written notebook prose, by reference directory name."""
