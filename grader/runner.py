@@ -22,6 +22,7 @@ import random
 import sys
 import time
 import traceback
+import warnings
 
 RUNNER_VERSION = 1
 SAMPLE_ROWS = 256
@@ -140,14 +141,19 @@ class Runner:
         self.manifest["current"] = name
         self.flush()
         start = _perf_counter()
+        caught: list = []
         try:
-            if fn is None:
-                raise _Missing(name)
-            value = fn(*args, **kwargs)
+            if isinstance(fn, _Unavailable):
+                raise fn
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                value = fn(*args, **kwargs)
             record["status"] = "ok"
             ok = True
-        except _Missing as exc:
+        except _Unavailable as exc:
             record.update(status="error", exc_type="ImportError", message=str(exc))
+            if exc.module_failed:
+                record["import_failed"] = exc.module
             value, ok = None, False
         except NotImplementedError as exc:
             record.update(status="not_implemented", exc_type="NotImplementedError")
@@ -165,6 +171,12 @@ class Runner:
                 record["traceback"] = ""
             value, ok = None, False
         record["duration"] = round(_perf_counter() - start, 4)
+        try:
+            messages = [str(w.message)[:300] for w in caught or ()]
+        except BaseException:  # noqa: BLE001
+            messages = []
+        if messages:
+            record["warnings"] = messages[:10]
         self.manifest["current"] = None
         self.flush()
         return ok, value
@@ -286,13 +298,21 @@ class Runner:
         for group, module_name in self.plan["modules"].items():
             if module_name in self.modules:
                 continue
-            ok, module = self.call(f"import:{module_name}", importlib.import_module, module_name)
+            ok, module = self.call(f"import:{module_name}", _import_fresh, module_name)
             self.modules[module_name] = module if ok else None
             self.note(f"import:{module_name}", group=group)
 
     def function(self, group: str, name: str):
-        module = self.modules.get(self.plan["modules"][group])
-        return getattr(module, name, None) if module is not None else None
+        """The student's function, or an _Unavailable saying why there is none."""
+        module_name = self.plan["modules"][group]
+        module = self.modules.get(module_name)
+        if module is None:
+            return _Unavailable(name, module_name, module_failed=True)
+        try:
+            fn = getattr(module, name, None)
+        except BaseException:  # noqa: BLE001 - a hostile module __getattr__
+            fn = None
+        return fn if callable(fn) else _Unavailable(name, module_name, module_failed=False)
 
     def run(self) -> None:
         np = self.np
@@ -452,11 +472,25 @@ class _Fallbacks(dict):
         return None
 
 
-class _Missing(Exception):
-    """A contract function the submission does not define."""
+class _Unavailable(Exception):
+    """A contract function the submission does not define, or whose module failed to import."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"{name.split(':')[0]}() is not defined in the submission")
+    def __init__(self, name: str, module: str, module_failed: bool) -> None:
+        if module_failed:
+            why = f"{name}() is unavailable: module {module} failed to import"
+        else:
+            why = f"{name}() is not defined in the submission"
+        super().__init__(why)
+        self.module = module
+        self.module_failed = module_failed
+
+
+def _import_fresh(module_name: str):
+    """Import a student module from the submission, never a same-named installed one."""
+    import importlib
+
+    sys.modules.pop(module_name, None)
+    return importlib.import_module(module_name)
 
 
 def _is_keras_model(value) -> bool:

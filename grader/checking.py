@@ -1,0 +1,202 @@
+"""What checks are written with: failure and partial credit, and views of a run's artifacts.
+
+A check is a plain pytest function (see reference/mnist/checks/). It gets a `student` and a
+`reference` (both `RunView`s) and fails with `fail(...)` (or a plain `assert`), or gives part
+of its points with `partial(...)`. Views never run student code: they read artifacts, and
+rebuild models only through the allowlist of grader/artifacts.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from grader.artifacts import ArtifactError, Artifacts
+from grader.feedback import explain_call
+from grader.results import LayerRow
+
+
+class CheckFailure(AssertionError):
+    """A check failed; `message` says what was expected and what the submission did."""
+
+    def __init__(self, message: str, table: tuple[LayerRow, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.table = table
+
+
+class Partial(Exception):
+    """Part of a check's points: `fraction` in (0, 1), with the reason."""
+
+    def __init__(self, fraction: float, message: str) -> None:
+        super().__init__(message)
+        self.fraction = max(0.0, min(1.0, float(fraction)))
+        self.message = message
+
+
+_notes: list[str] = []
+
+
+def note(message: str) -> None:
+    """Add a remark to the current check's feedback, shown even when it passes."""
+    if message not in _notes:
+        _notes.append(message)
+
+
+def take_notes() -> list[str]:
+    """The current check's remarks, clearing them (the plugin calls this once per check)."""
+    notes = list(_notes)
+    _notes.clear()
+    return notes
+
+
+def fail(message: str, table: tuple[LayerRow, ...] = ()) -> None:
+    """Fail the check with feedback (and optionally a layer-by-layer table)."""
+    raise CheckFailure(message, table)
+
+
+def partial(fraction: float, message: str) -> None:
+    """End the check with `fraction` of its points (0 fails it, 1 passes it)."""
+    if fraction >= 1.0:
+        return
+    if fraction <= 0.0:
+        raise CheckFailure(message)
+    raise Partial(fraction, message)
+
+
+@dataclass
+class RunView:
+    """One run (a student's or the reference's) as checks see it."""
+
+    id: str
+    status: str
+    detail: str
+    out_dir: Path | None
+    notes: tuple[str, ...] = ()
+
+    @cached_property
+    def artifacts(self) -> Artifacts | None:
+        return Artifacts(self.out_dir) if self.out_dir is not None else None
+
+    @cached_property
+    def _predictions(self) -> dict:
+        return {}
+
+    def call(self, name: str) -> dict:
+        """The manifest's record of one call ({} if the run never reached it)."""
+        if self.artifacts is None:
+            return {}
+        return self.artifacts.call(name)
+
+    def require(self, name: str) -> dict:
+        """The call's record if it succeeded; otherwise fail with an explanation."""
+        record = self.call(name)
+        if record.get("status") == "ok":
+            return record
+        if self.status == "sandbox_error" and self.artifacts is None:
+            fail(f"not graded: {self.detail}")
+        message = explain_call(name, record, self.status, self.detail)
+        module = record.get("import_failed")
+        if module:
+            message += "\n" + explain_call(f"import:{module}", self.call(f"import:{module}"))
+        fail(message)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def output(self, name: str) -> tuple[dict, np.ndarray | None]:
+        """(description, array) of what a call returned; fails if the call failed."""
+        self.require(name)
+        info = self.artifacts.result(name)
+        if not info.get("convertible"):
+            return info, None
+        try:
+            return info, self.artifacts.array(name)
+        except ArtifactError as exc:
+            fail(f"the grader could not read what {name.split(':')[0]}() returned: {exc}")
+            raise
+
+    def model(self, kind: str, which: str = "untrained"):
+        """The rebuilt model; fails with the reason when there is none or it is refused."""
+        builder = f"build_{kind}"
+        if which == "untrained":
+            self.require(builder)
+        if self.artifacts is None:
+            fail(f"not graded: {self.detail}")
+        try:
+            return self.artifacts.model(kind, which)
+        except ArtifactError as exc:
+            fail(f"the grader could not rebuild your {kind.upper()} ({which}): {exc}")
+            raise
+
+    def model_facts(self, kind: str) -> dict:
+        return self.artifacts.model_facts(kind) if self.artifacts else {}
+
+    def test_inputs(self, kind: str) -> np.ndarray:
+        facts = self.model_facts(kind)
+        try:
+            return self.artifacts.arrays(facts.get("test_inputs", ""))["x"]
+        except (ArtifactError, KeyError):
+            fail(f"the run did not get as far as predicting the test images with the {kind}")
+            raise
+
+    def predictions(self, kind: str) -> np.ndarray:
+        """Trusted predictions: the rebuilt trained model on the run's own test inputs."""
+        if kind not in self._predictions:
+            model = self.model(kind, "trained")
+            x = self.test_inputs(kind)
+            try:
+                self._predictions[kind] = np.asarray(model.predict(x, verbose=0, batch_size=256))
+            except Exception as exc:  # noqa: BLE001 - wrong input shape and the like
+                fail(
+                    f"your trained {kind.upper()} cannot predict your preprocessed test images: "
+                    f"{type(exc).__name__}: {str(exc)[:300]}"
+                )
+        return self._predictions[kind]
+
+    def accuracy(self, kind: str, labels: np.ndarray) -> float:
+        preds = self.predictions(kind)
+        if preds.ndim != 2 or preds.shape[0] != len(labels):
+            fail(f"the {kind.upper()} predicts {preds.shape}, not one row per test image")
+        return float(np.mean(preds.argmax(axis=1) == labels))
+
+
+def is_float_dtype(dtype: str) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+def describe_dtype(dtype: str) -> str:
+    kind = np.dtype(dtype).kind
+    name = np.dtype(dtype).name
+    if kind in "iu":
+        return f"{name} (integers: pixel values cannot be fractions; divide by 255 as floats)"
+    if kind == "b":
+        return f"{name} (booleans)"
+    return name
+
+
+def check_array_contract(
+    info: dict, array: np.ndarray | None, function: str, expected_shape: tuple
+) -> None:
+    """The checks every preprocessing output shares: exact ndarray, shape, floating dtype."""
+    if not info.get("exact_ndarray"):
+        kind = info.get("type", "?")
+        why = info.get("why")
+        subclass = " (a subclass: return a plain numpy.ndarray)" if "ndarray" in kind else ""
+        extra = f" It could not even be read as an array: {why}." if why else ""
+        fail(
+            f"{function}() must return a numpy.ndarray; it returned a {kind}{subclass}."
+            f"{extra} Use numpy operations (or np.asarray(...)) to return a plain array."
+        )
+    shape = tuple(info.get("shape", ()))
+    if shape != tuple(expected_shape):
+        fail(f"{function}() returned shape {shape}; expected {tuple(expected_shape)}.")
+    dtype = info.get("dtype", "")
+    if not is_float_dtype(dtype):
+        fail(
+            f"{function}() returned dtype {describe_dtype(dtype)}; expected a floating dtype "
+            "(float32 preferred, float64 accepted)."
+        )
+    if array is None:
+        fail(f"{function}() returned something the grader could not read as an array.")

@@ -1,0 +1,320 @@
+"""Keras-aware assertions the checks are made of. Expected values always come from the
+reference's artifacts (same inputs, same budget), never from constants here.
+
+Each function fails the calling check with feedback that says what was expected and what
+the submission did, in plain words, with a layer table for architecture problems.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.architecture import canonical_layers, compare, input_shape, output_activation
+from grader.checking import RunView, check_array_contract, fail, note, partial
+from grader.feedback import warning_hints
+from grader.results import linear_credit
+
+PROBE = 64
+"""Rows used to compare predictions (softmax, save/load)."""
+
+_ACCURACY_NAMES = {"accuracy", "acc", "categorical_accuracy", "CategoricalAccuracy", "Accuracy"}
+
+
+# ---- preprocessing ----------------------------------------------------------------------
+def check_preprocessed(student: RunView, reference: RunView, call: str, what: str) -> None:
+    """A preprocessing output: exact ndarray, shape, float dtype, [0, 1], close to reference."""
+    function = call.split(":")[0]
+    ref_info, ref_array = reference.output(call)
+    info, array = student.output(call)
+    check_array_contract(info, array, function, tuple(ref_info["shape"]))
+    low, high = info.get("min", 0.0), info.get("max", 0.0)
+    if not info.get("finite", True):
+        fail(f"{function}() returned NaN or infinite values.")
+    if high > 1.0 + 1e-6 or low < -1e-6:
+        hint = " Divide the pixel values by 255." if high > 1.5 else ""
+        fail(f"{function}() returned values from {low:g} to {high:g}; expected [0, 1].{hint}")
+    expected = ref_array[: len(array)].astype(np.float64)
+    diff = np.abs(array.astype(np.float64) - expected)
+    if diff.max(initial=0.0) > 1e-5:
+        bad = int((diff > 1e-5).sum())
+        fail(
+            f"{function}() has the right shape and range, but {bad} of {diff.size} values differ "
+            f"from {what} (largest difference {diff.max():.3g}). Are the pixels in their "
+            "original order (reshape, not transpose)?"
+        )
+
+
+def check_one_hot(student: RunView, reference: RunView) -> None:
+    """one_hot(): exact ndarray, (n, classes), floats, exactly one 1 per row at the label."""
+    ref_info, ref_array = reference.output("one_hot")
+    info, array = student.output("one_hot")
+    shape = tuple(info.get("shape", ()))
+    expected_shape = tuple(ref_info["shape"])
+    if info.get("exact_ndarray") and len(shape) == 1 and shape[0] == expected_shape[0]:
+        fail(
+            f"one_hot() returned shape {shape}: the labels, not one-hot rows. Expected "
+            f"{expected_shape}: one row per label with 1.0 in the label's column, 0.0 elsewhere "
+            "(keras.utils.to_categorical does this)."
+        )
+    check_array_contract(info, array, "one_hot", expected_shape)
+    if not np.isin(array, (0.0, 1.0)).all() or not (array.sum(axis=1) == 1).all():
+        fail("one_hot() rows must hold exactly one 1.0 and zeros elsewhere; some rows do not.")
+    labels = ref_array.argmax(axis=1)
+    wrong = np.flatnonzero(array.argmax(axis=1) != labels)
+    if wrong.size:
+        i = int(wrong[0])
+        fail(
+            f"one_hot() puts the 1.0 in the wrong column for {wrong.size} labels: label "
+            f"{labels[i]} became a 1 in column {int(array[i].argmax())}."
+        )
+
+
+# ---- architecture -----------------------------------------------------------------------
+def _layers(student: RunView, reference: RunView, kind: str):
+    expected = canonical_layers(reference.model(kind))
+    actual = canonical_layers(student.model(kind))
+    for hint in warning_hints(student.call(f"build_{kind}")):
+        note(f"Keras 3: {hint}")
+    return expected, actual
+
+
+def check_input_shape(student: RunView, reference: RunView, kind: str) -> None:
+    expected = input_shape(reference.model(kind))
+    actual = input_shape(student.model(kind))
+    for hint in warning_hints(student.call(f"build_{kind}")):
+        note(f"Keras 3: {hint}")
+    if expected != actual:
+        fail(f"your {kind.upper()} takes inputs of shape {actual}; expected {expected}.")
+
+
+def check_layer_sequence(student: RunView, reference: RunView, kind: str) -> None:
+    expected, actual = _layers(student, reference, kind)
+    rows = compare(expected, actual, ("kind",))
+    first = next((r for r in rows if r.first_divergence), None)
+    if first is None:
+        return
+    table = compare(expected, actual)
+    if first.actual is None:
+        what = f"your model stops after {len(actual)} layers; next expected {first.expected.kind}"
+    elif first.expected is None:
+        what = f"your model has an extra layer {first.actual.kind} at the end"
+    else:
+        what = f"expected {first.expected.kind}, yours is {first.actual.kind}"
+    fail(f"the {kind.upper()}'s layers differ at layer {first.position}: {what}.", table)
+
+
+def check_output_shapes(student: RunView, reference: RunView, kind: str) -> None:
+    expected, actual = _layers(student, reference, kind)
+    table = compare(expected, actual)
+    for row in compare(expected, actual, ("output_shape",)):
+        if not row.matches:
+            exp = row.expected.output_shape if row.expected else "no layer"
+            act = row.actual.output_shape if row.actual else "no layer"
+            hint = ""
+            if kind == "cnn" and row.actual and "Conv2D" in row.actual.kind and "same" not in (
+                row.actual.kind
+            ):
+                hint = (
+                    " Without padding='same' each 3x3 convolution trims a pixel from every "
+                    "border, so the images shrink."
+                )
+            fail(
+                f"after layer {row.position} the {kind.upper()}'s output shape is {act}; "
+                f"expected {exp}.{hint}",
+                table,
+            )
+
+
+def check_parameters(student: RunView, reference: RunView, kind: str) -> None:
+    expected, actual = _layers(student, reference, kind)
+    table = compare(expected, actual)
+    total_exp = sum(layer.params for layer in expected)
+    total_act = sum(layer.params for layer in actual)
+    for row in compare(expected, actual, ("params",)):
+        if not row.matches:
+            exp = row.expected.params if row.expected else 0
+            act = row.actual.params if row.actual else 0
+            fail(
+                f"layer {row.position} of the {kind.upper()} has {act:,} parameters; expected "
+                f"{exp:,}. In all: {total_act:,} vs {total_exp:,}.",
+                table,
+            )
+
+
+def check_softmax_output(student: RunView, reference: RunView, kind: str) -> None:
+    model = student.model(kind)
+    activation = output_activation(model)
+    expected = output_activation(reference.model(kind))
+    if activation != expected:
+        fail(
+            f"the {kind.upper()} ends with activation {activation or 'none (linear)'}; expected "
+            f"{expected}, so each output row is a probability distribution over the classes."
+        )
+    x = reference.test_inputs(kind)[:PROBE]
+    try:
+        probs = np.asarray(model.predict(x, verbose=0), dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001
+        fail(f"the {kind.upper()} cannot predict a batch of test images: {exc}")
+    if probs.ndim != 2 or (probs < -1e-6).any() or not np.allclose(probs.sum(axis=1), 1, atol=1e-4):
+        fail(f"the {kind.upper()}'s output rows are not probabilities summing to 1.")
+
+
+def _loss_name(loss) -> str:
+    if isinstance(loss, dict):
+        loss = loss.get("class") or loss.get("name") or ""
+    text = str(loss or "")
+    return {
+        "CategoricalCrossentropy": "categorical_crossentropy",
+        "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
+        "BinaryCrossentropy": "binary_crossentropy",
+        "MeanSquaredError": "mean_squared_error",
+        "mse": "mean_squared_error",
+    }.get(text, text)
+
+
+def _metric_names(metrics) -> set[str]:
+    names = set()
+    for m in metrics if isinstance(metrics, list) else [metrics]:
+        if isinstance(m, dict):
+            names.update(str(v) for v in (m.get("class"), m.get("name")) if v)
+        elif isinstance(m, list):
+            names |= _metric_names(m)
+        elif m:
+            names.add(str(m))
+    return names
+
+
+def check_compile(student: RunView, reference: RunView, kind: str) -> None:
+    student.require(f"build_{kind}")
+    facts = student.model_facts(kind).get("compile") or {}
+    ref = reference.model_facts(kind).get("compile") or {}
+    if not facts.get("compiled") or not facts.get("optimizer"):
+        fail(f"build_{kind}() returned a model that is not compiled: call model.compile(...).")
+    loss, ref_loss = _loss_name(facts.get("loss")), _loss_name(ref.get("loss"))
+    problems = []
+    if loss != ref_loss:
+        why = ""
+        if loss == "sparse_categorical_crossentropy":
+            why = " (the sparse loss expects integer labels; with one-hot labels use the other)"
+        problems.append(f"loss is {loss or 'missing'}; expected {ref_loss}{why}")
+    if facts.get("optimizer") != ref.get("optimizer"):
+        problems.append(f"optimizer is {facts.get('optimizer')}; expected {ref.get('optimizer')}")
+    if not _metric_names(facts.get("metrics")) & _ACCURACY_NAMES:
+        problems.append("no accuracy metric: compile with metrics=['accuracy']")
+    if problems:
+        fail(f"the {kind.upper()} is compiled differently: " + "; ".join(problems) + ".")
+
+
+# ---- training ---------------------------------------------------------------------------
+def check_history(student: RunView, kind: str, epochs: int, validation: bool) -> None:
+    student.require(f"train:{kind}")
+    facts = student.model_facts(kind)
+    kind_name = str(facts.get("history_type", ""))
+    if not kind_name.endswith(".History"):
+        short = kind_name.rsplit(".", 1)[-1] or "nothing"
+        fail(
+            f"train() returned {short}, not a keras.callbacks.History: return the value of "
+            "model.fit(...)."
+        )
+    history = facts.get("history") or {}
+    accuracy = "accuracy" if "accuracy" in history else "acc"
+    wanted = ["loss", accuracy] + ([f"val_loss", f"val_{accuracy}"] if validation else [])
+    missing = [k for k in wanted if k not in history]
+    if missing:
+        fail(f"the {kind.upper()}'s History has no {', '.join(missing)} (it has: "
+             f"{', '.join(sorted(history)) or 'nothing'}).")  # fmt: skip
+    lengths = {k: len(v) for k, v in history.items()}
+    if any(n != epochs for n in lengths.values()):
+        fail(
+            f"the {kind.upper()} trained for {max(lengths.values())} epochs; the grader asked "
+            f"for epochs={epochs}. Pass epochs through to model.fit()."
+        )
+
+
+def check_budget(student: RunView, reference: RunView, kind: str, spec) -> None:
+    student.require(f"train:{kind}")
+    steps = student.model_facts(kind).get("iterations")
+    expected = reference.model_facts(kind).get("iterations")
+    if steps != expected:
+        fail(
+            f"the {kind.upper()} took {steps} optimizer steps; with epochs={spec.epochs}, "
+            f"batch_size={spec.batch_size}, validation_split={spec.validation_split:g} it "
+            f"takes {expected}. Pass all three to model.fit() unchanged."
+        )
+
+
+def cross_entropy(probs: np.ndarray, onehot: np.ndarray) -> float:
+    probs = np.clip(probs.astype(np.float64), 1e-7, 1 - 1e-7)
+    return float(np.mean(-np.sum(onehot * np.log(probs), axis=1)))
+
+
+def check_evaluate(student: RunView, kind: str) -> None:
+    record = student.require(f"evaluate:{kind}")
+    value = record.get("result")
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    ):
+        fail(f"evaluate() must return (loss, accuracy), two numbers; it returned {value!r}.")
+    loss, accuracy = value
+    data = student.artifacts.arrays(student.model_facts(kind)["eval_data"])
+    model = student.model(kind, "trained")
+    probs = np.asarray(model.predict(data["x"], verbose=0))
+    truth = data["y"].argmax(axis=1)
+    ours = float(np.mean(probs.argmax(axis=1) == truth))
+    if abs(ours - accuracy) > 1.5 / len(truth):
+        if abs(ours - loss) <= 1.5 / len(truth):
+            fail("evaluate() returned (accuracy, loss): return (loss, accuracy) in that order.")
+        fail(f"evaluate() says accuracy {accuracy:.4f}; the grader measures {ours:.4f} for the "
+             "same model on the same data.")  # fmt: skip
+    compiled = _loss_name((student.model_facts(kind).get("compile") or {}).get("loss"))
+    if compiled == "categorical_crossentropy":
+        ours_loss = cross_entropy(probs, data["y"])
+        if abs(ours_loss - loss) > 1e-3 + 1e-3 * abs(ours_loss):
+            fail(f"evaluate() says loss {loss:.4f}; the grader measures {ours_loss:.4f}.")
+
+
+def check_save_load(student: RunView, kind: str) -> None:
+    student.require(f"save:{kind}")
+    student.require(f"load:{kind}")
+    trained = student.model(kind, "trained")
+    loaded = student.model(kind, "loaded")
+    x = student.test_inputs(kind)[:PROBE]
+    before = np.asarray(trained.predict(x, verbose=0))
+    after = np.asarray(loaded.predict(x, verbose=0))
+    if before.shape != after.shape or np.abs(before - after).max(initial=0) > 1e-5:
+        fail(
+            f"the {kind.upper()} loaded back from its .keras file predicts differently from the "
+            "model that was saved: save() must save the whole trained model (model.save(path)) "
+            "and load() must return keras.models.load_model(path)."
+        )
+
+
+def check_accuracy(
+    student: RunView, reference: RunView, kind: str, labels: np.ndarray, margin: float, band: float
+) -> None:
+    """Test accuracy of the student's own pipeline vs the reference's under the same budget."""
+    if student.model_facts(kind).get("built_by") == "reference":
+        fail(
+            f"your build_{kind}() failed, so the grader trained the reference's network to check "
+            "train(); accuracy points need your own model."
+        )
+    substituted = student.artifacts.fallbacks(f"predict:{kind}") if student.artifacts else []
+    if substituted:
+        fail(
+            f"your preprocessing of the test images failed, so there is no accuracy of your own "
+            f"pipeline to measure for the {kind.upper()}."
+        )
+    ref_accuracy = reference.accuracy(kind, labels)
+    accuracy = student.accuracy(kind, labels)
+    threshold = ref_accuracy - margin
+    summary = (
+        f"test accuracy {accuracy:.2%}; the reference reaches {ref_accuracy:.2%} with the same "
+        f"budget, full marks from {threshold:.2%}"
+    )
+    note(summary)
+    training_fallbacks = student.artifacts.fallbacks(f"train:{kind}")
+    if training_fallbacks:
+        note(f"trained with the reference's {' and '.join(training_fallbacks)} standing in")
+    partial(linear_credit(accuracy, threshold, band), summary + ".")

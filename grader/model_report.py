@@ -1,0 +1,86 @@
+"""What the student report shows of a trained model: curves, confusion matrix, mistakes.
+
+Computed on the trusted side from the rebuilt model and the held-out labels.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+import zlib
+
+import numpy as np
+
+from grader.architecture import canonical_layers, compare
+from grader.checking import RunView
+from grader.results import Misclassified, ModelReport
+
+MAX_MISCLASSIFIED = 16
+
+
+def png_base64(image: np.ndarray, scale: int = 2) -> str:
+    """A grayscale digit as a base64 PNG, dark ink on white, upscaled without smoothing."""
+    pixels = 255 - np.asarray(image, dtype=np.uint8)
+    pixels = np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)
+    height, width = pixels.shape
+    raw = b"".join(b"\x00" + row.tobytes() for row in pixels)
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        body = tag + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+    png += chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    return base64.b64encode(png).decode("ascii")
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int = 10):
+    matrix = np.zeros((classes, classes), dtype=int)
+    np.add.at(matrix, (labels, predicted), 1)
+    return tuple(tuple(int(v) for v in row) for row in matrix)
+
+
+def build_model_report(
+    kind: str,
+    student: RunView,
+    reference: RunView,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    reference_accuracy: float | None,
+) -> ModelReport:
+    """Everything the report shows for one model; parts that cannot be computed are left empty."""
+    facts = student.model_facts(kind)
+    history = facts.get("history") if isinstance(facts.get("history"), dict) else {}
+    history = {
+        str(k): [float(x) for x in v]
+        for k, v in history.items()
+        if isinstance(v, list) and all(isinstance(x, int | float) for x in v)
+    }
+    layers = ()
+    try:
+        expected = canonical_layers(reference.model(kind))
+        layers = compare(expected, canonical_layers(student.model(kind)))
+    except Exception:  # noqa: BLE001 - the checks explain why; the report shows what it can
+        pass
+    accuracy, confusion, wrong = None, (), ()
+    try:
+        predicted = student.predictions(kind).argmax(axis=1)
+        if predicted.shape == y_test.shape:
+            accuracy = float(np.mean(predicted == y_test))
+            confusion = confusion_matrix(y_test, predicted)
+            wrong = tuple(
+                Misclassified(int(i), int(y_test[i]), int(predicted[i]), png_base64(x_test[i]))
+                for i in np.flatnonzero(predicted != y_test)[:MAX_MISCLASSIFIED]
+            )
+    except Exception:  # noqa: BLE001
+        pass
+    return ModelReport(
+        name=kind,
+        history=history,
+        test_accuracy=accuracy,
+        reference_accuracy=reference_accuracy,
+        confusion=confusion,
+        misclassified=wrong,
+        layers=layers,
+    )

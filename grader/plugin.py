@@ -1,0 +1,301 @@
+"""The pytest plugin that turns an assignment's checks into grades (phase 2, TRUSTED).
+
+Loaded with `-p grader.plugin --grader-plan PLAN.json`. It:
+- validates every check's `@pytest.mark.check(points=..., title=..., visibility=..., part=...)`
+  when it is collected (unknown keyword, missing or negative points, duplicate title: a
+  collection error naming the check);
+- parametrizes every check that takes `student` over the plan's submissions, so one session
+  (one TensorFlow import) grades the whole class: `test_mlp_layers[alice]`;
+- provides the fixtures `student`, `reference`, `assignment`, `budget`, `heldout`;
+- records each outcome as points with feedback (a check that errors is a failed check with
+  the reason, never a pass) and writes them, with the model reports, to the plan's results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.checking import CheckFailure, Partial, RunView, take_notes
+from grader.results import PARTS
+
+MARKER = "check"
+MARKER_KEYS = {"points", "title", "visibility", "part"}
+VISIBILITIES = ("visible", "hidden")
+
+
+class CheckDeclarationError(Exception):
+    """A check's marker is wrong; the message names the check and the problem."""
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A validated `@pytest.mark.check(...)`."""
+
+    points: float
+    title: str
+    visibility: str
+    part: str
+
+
+def declaration_of(function, module_name: str, where: str) -> Declaration:
+    """Validate a check function's marker; raise CheckDeclarationError naming `where`."""
+    marks = [m for m in getattr(function, "pytestmark", []) if m.name == MARKER]
+    if not marks:
+        raise CheckDeclarationError(
+            f"{where}: no @pytest.mark.check(points=..., title=...) declaration"
+        )
+    if len(marks) > 1:
+        raise CheckDeclarationError(f"{where}: more than one @pytest.mark.check")
+    mark = marks[0]
+    if mark.args:
+        raise CheckDeclarationError(
+            f"{where}: @pytest.mark.check takes keywords only, got {mark.args!r}"
+        )
+    unknown = sorted(set(mark.kwargs) - MARKER_KEYS)
+    if unknown:
+        raise CheckDeclarationError(
+            f"{where}: unknown keyword {unknown[0]!r} in @pytest.mark.check "
+            f"(known: {', '.join(sorted(MARKER_KEYS))})"
+        )
+    if "points" not in mark.kwargs:
+        raise CheckDeclarationError(f"{where}: @pytest.mark.check has no points=")
+    points = mark.kwargs["points"]
+    if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
+        raise CheckDeclarationError(
+            f"{where}: points={points!r} must be a number >= 0"
+        )
+    title = mark.kwargs.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise CheckDeclarationError(f"{where}: @pytest.mark.check needs a title= string")
+    visibility = mark.kwargs.get("visibility", "visible")
+    if visibility not in VISIBILITIES:
+        raise CheckDeclarationError(
+            f"{where}: visibility={visibility!r} must be 'visible' or 'hidden'"
+        )
+    default_part = module_name.rsplit(".", 1)[-1].removeprefix("test_")
+    part = mark.kwargs.get("part", default_part)
+    if part not in PARTS:
+        raise CheckDeclarationError(
+            f"{where}: part={part!r} must be one of {', '.join(PARTS)}"
+        )
+    return Declaration(float(points), title.strip(), visibility, part)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--grader-plan", default=None, help="keras-grader: the phase-2 plan (JSON)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "check(points, title, visibility='visible', part=None): a graded check of keras-grader",
+    )
+    plan_path = config.getoption("--grader-plan", None)
+    if plan_path:
+        config.pluginmanager.register(GradingSession(Path(plan_path)), "keras-grader-session")
+
+
+class GradingSession:
+    """State and hooks of one grading session (registered only when a plan is given)."""
+
+    def __init__(self, plan_path: Path) -> None:
+        self.plan = json.loads(plan_path.read_text())
+        self.results: dict[str, dict[str, dict]] = {}
+        self.declarations: dict[str, Declaration] = {}
+        self.titles: dict[str, str] = {}
+        self.collection_errors: list[str] = []
+        self.views = {s["id"]: _view(s) for s in self.plan["submissions"]}
+        self.reference_view = _view(self.plan["reference"])
+        self._context = None
+
+    # ---- collection --------------------------------------------------------------------
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        where = f"{metafunc.module.__name__}::{metafunc.function.__name__}"
+        declaration = declaration_of(metafunc.function, metafunc.module.__name__, where)
+        other = self.titles.get(declaration.title)
+        if other is not None and other != where:
+            raise CheckDeclarationError(
+                f"{where}: duplicate title {declaration.title!r} (also used by {other})"
+            )
+        self.titles[declaration.title] = where
+        self.declarations[metafunc.function.__name__] = declaration
+        if "student" in metafunc.fixturenames:
+            ids = list(self.views)
+            metafunc.parametrize("student", ids, indirect=True, ids=ids)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            text = str(report.longrepr)
+            lines = [ln for ln in text.splitlines() if "CheckDeclarationError" in ln]
+            self.collection_errors.append(lines[-1].strip() if lines else text[-2000:])
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list) -> None:
+        if self.plan.get("visibility") != "visible":
+            return
+        hidden = [i for i in items if self._declaration(i).visibility == "hidden"]
+        if hidden:
+            config.hook.pytest_deselected(items=hidden)
+            items[:] = [i for i in items if i not in hidden]
+
+    def _declaration(self, item) -> Declaration:
+        return self.declarations[item.originalname]
+
+    # ---- fixtures ----------------------------------------------------------------------
+    @pytest.fixture(scope="session")
+    def grading(self):
+        """Settings, data and held-out labels: loaded once for the whole class."""
+        if self._context is None:
+            self._context = _Context(self.plan, self.reference_view)
+        return self._context
+
+    @pytest.fixture(scope="session")
+    def assignment(self, grading):
+        return grading.config
+
+    @pytest.fixture(scope="session")
+    def budget(self, grading):
+        return grading.budget
+
+    @pytest.fixture(scope="session")
+    def heldout(self, grading):
+        """(x_test, y_test): the held-out labels never entered any sandbox."""
+        return grading.x_test, grading.y_test
+
+    @pytest.fixture(scope="session")
+    def reference(self, grading):
+        return self.reference_view
+
+    @pytest.fixture
+    def student(self, request, grading):
+        return self.views[request.param]
+
+    # ---- outcomes ----------------------------------------------------------------------
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        callspec = getattr(item, "callspec", None)
+        sid = callspec.params.get("student") if callspec else None
+        if sid is None or item.originalname not in self.declarations:
+            return
+        if call.when == "setup":
+            take_notes()  # whatever an earlier check left behind is not this check's
+        if call.when == "call" or (call.when == "setup" and report.outcome != "passed"):
+            self._record(sid, item, call, report)
+
+    def _record(self, sid: str, item, call, report) -> None:
+        declaration = self._declaration(item)
+        fraction, feedback, table = 0.0, "", ()
+        exc = call.excinfo.value if call.excinfo else None
+        if report.passed and call.when == "call":
+            fraction = 1.0
+        elif isinstance(exc, Partial):
+            fraction, feedback = exc.fraction, exc.message
+        elif isinstance(exc, CheckFailure):
+            feedback, table = exc.message, exc.table
+        elif isinstance(exc, AssertionError):
+            feedback = str(exc) or "an assertion of the check failed"
+        elif report.skipped:
+            feedback = f"the check was skipped ({_skip_reason(report)}): no points"
+        elif exc is not None:
+            feedback = (
+                f"the grader could not complete this check ({type(exc).__name__}: "
+                f"{str(exc)[:500]}); it counts as failed: please tell your instructor"
+            )
+        notes = take_notes()
+        if notes:
+            feedback = "\n".join([feedback, *notes] if feedback else notes)
+        self.results.setdefault(sid, {})[item.originalname] = {
+            "name": item.originalname,
+            "title": declaration.title,
+            "part": declaration.part,
+            "max_score": declaration.points,
+            "score": round(declaration.points * fraction, 4),
+            "visibility": declaration.visibility,
+            "feedback": feedback,
+            "table": [asdict(row) for row in table],
+        }
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        out = {"submissions": {}, "collection_errors": self.collection_errors, "reference": {}}
+        order = [name for name in self.declarations]
+        context = self._context
+        if context is None and self.views and not self.collection_errors:
+            try:
+                context = _Context(self.plan, self.reference_view)
+            except Exception as exc:  # noqa: BLE001
+                self.collection_errors.append(f"could not load the grading data: {exc}")
+        for sid, view in self.views.items():
+            checks = self.results.get(sid, {})
+            models = []
+            if context is not None:
+                from grader.model_report import build_model_report
+
+                for kind in ("mlp", "cnn"):
+                    report = build_model_report(
+                        kind, view, self.reference_view, context.x_test, context.y_test,
+                        context.reference_accuracy(kind),
+                    )  # fmt: skip
+                    models.append(asdict(report))
+            out["submissions"][sid] = {
+                "checks": [checks[n] for n in order if n in checks],
+                "models": models,
+            }
+        if context is not None:
+            out["reference"] = {
+                kind: context.reference_accuracy(kind) for kind in ("mlp", "cnn")
+            }
+        path = Path(self.plan["results"])
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(out))
+        os.replace(tmp, path)
+
+
+def _skip_reason(report) -> str:
+    try:
+        return str(report.longrepr[2])
+    except (TypeError, IndexError):
+        return "skipped"
+
+
+def _view(entry: dict) -> RunView:
+    out_dir = entry.get("out_dir")
+    return RunView(
+        id=entry["id"],
+        status=entry.get("status", "ok"),
+        detail=entry.get("detail", ""),
+        out_dir=Path(out_dir) if out_dir else None,
+        notes=tuple(entry.get("notes", ())),
+    )
+
+
+class _Context:
+    """Session-wide trusted state: config, budget, data, reference accuracy."""
+
+    def __init__(self, plan: dict, reference: RunView) -> None:
+        from grader.config import load_config
+        from grader.data import load_mnist
+        from grader.runner import seed_everything
+
+        self.config = load_config(plan["assignment"])
+        self.budget = self.config.budget(plan["budget"])
+        seed_everything(self.config.seed, self.config.threads)
+        (_, _), (x_test, y_test) = load_mnist(plan["data"])
+        self.x_test = x_test
+        self.y_test = np.asarray(y_test, dtype=np.int64)
+        self._reference = reference
+        self._accuracy: dict[str, float | None] = {}
+
+    def reference_accuracy(self, kind: str) -> float | None:
+        if kind not in self._accuracy:
+            try:
+                self._accuracy[kind] = self._reference.accuracy(kind, self.y_test)
+            except Exception:  # noqa: BLE001 - the accuracy check reports it
+                self._accuracy[kind] = None
+        return self._accuracy[kind]
