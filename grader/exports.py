@@ -1,0 +1,161 @@
+"""Exports: Gradescope `results.json`, the CSV gradebook, JUnit XML; all written atomically.
+
+Every file is written to a temporary file in the same directory, fsynced, then renamed over
+the target: a reader (or a grader killed half-way) never sees half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+from grader.results import PARTS, SubmissionResult, max_score, score
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Write `data` to `path` so that it is either wholly there or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def gradescope_results(result: SubmissionResult) -> dict:
+    """The result in Gradescope's results.json schema, with our facts in `extra_data`."""
+    output = [f"Submission status: {result.status}" + (
+        f" ({result.status_detail})" if result.status_detail else "")]  # fmt: skip
+    output.append(f"Isolation: {result.isolation}")
+    for model in result.models:
+        if model.test_accuracy is not None:
+            ref = model.reference_accuracy
+            ref_text = f" (reference {ref:.2%})" if ref is not None else ""
+            output.append(f"{model.name.upper()} test accuracy: {model.test_accuracy:.2%}{ref_text}")
+    tests = []
+    for number, check in enumerate(_ordered(result.checks), start=1):
+        tests.append(
+            {
+                "name": check.title,
+                "number": str(number),
+                "score": check.score,
+                "max_score": check.max_score,
+                "status": "passed" if check.passed else "failed",
+                "output": check.feedback,
+                "visibility": check.visibility,
+                "tags": [check.part, check.name],
+            }
+        )
+    extra = dict(result.settings)
+    extra.update(
+        {
+            "submission_id": result.id,
+            "assignment": result.assignment,
+            "submission_status": result.status,
+            "status_detail": result.status_detail,
+            "isolation": result.isolation,
+            "content_hash": result.content_hash,
+            "accuracies": {
+                m.name: {"student": m.test_accuracy, "reference": m.reference_accuracy}
+                for m in result.models
+            },
+            "timings": dict(result.timings),
+            "graded_at": result.graded_at,
+        }
+    )
+    return {
+        "score": score(result),
+        "max_score": max_score(result),
+        "execution_time": round(sum(result.timings.values()), 3),
+        "output": "\n".join(output),
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+        "extra_data": extra,
+    }
+
+
+def _ordered(checks):
+    rank = {p: i for i, p in enumerate(PARTS)}
+    return sorted(checks, key=lambda c: rank.get(c.part, len(PARTS)))
+
+
+def grades_csv(results: Sequence[SubmissionResult]) -> str:
+    """`id,score,max_score,status`: one row a student, for a spreadsheet or an LMS."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["id", "score", "max_score", "status"])
+    for r in sorted(results, key=lambda r: r.id):
+        writer.writerow([_csv_safe(r.id), f"{score(r):g}", f"{max_score(r):g}", r.status])
+    return buf.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheets: defuse it.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def junit_xml(results: Sequence[SubmissionResult]) -> str:
+    """One <testsuite> per student, one <testcase> per check (hidden ones included)."""
+    suites = ET.Element("testsuites", name="keras-grader")
+    for r in sorted(results, key=lambda r: r.id):
+        failures = sum(1 for c in r.checks if not c.passed)
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=r.id,
+            tests=str(len(r.checks)),
+            failures=str(failures),
+            errors="0",
+            time=f"{sum(r.timings.values()):.3f}",
+        )
+        props = ET.SubElement(suite, "properties")
+        for key, value in (("status", r.status), ("score", f"{score(r):g}"),
+                           ("max_score", f"{max_score(r):g}"), ("isolation", r.isolation)):  # fmt: skip
+            ET.SubElement(props, "property", name=key, value=value)
+        for c in _ordered(r.checks):
+            case = ET.SubElement(
+                suite, "testcase", classname=f"{r.id}.{c.part}", name=c.name, time="0"
+            )
+            if not c.passed:
+                failure = ET.SubElement(
+                    case, "failure", message=f"{c.score:g}/{c.max_score:g}: {c.title}"
+                )
+                failure.text = _xml_safe(c.feedback)
+        if r.status != "ok":
+            ET.SubElement(suite, "system-err").text = _xml_safe(
+                f"{r.status}: {r.status_detail}"
+            )
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _xml_safe(text: str) -> str:
+    """Drop characters XML 1.0 cannot hold (student output may contain anything)."""
+    return "".join(
+        ch for ch in text if ch in "\t\n\r" or 0x20 <= ord(ch) <= 0xD7FF or 0xE000 <= ord(ch) <= 0xFFFD
+    )
+
+
+def write_json(path: Path, data: object) -> None:
+    atomic_write(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
