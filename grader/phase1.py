@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from grader import __version__
-from grader.artifacts import ArtifactError, Artifacts
+from grader.artifacts import ArtifactError, Artifacts, read_json
 from grader.config import AssignmentConfig, Budget
 from grader.sandbox import RunOutcome, run_job
 from grader.submission import PreparedSubmission, SubmissionError, prepare
@@ -89,6 +91,15 @@ def reference_key(config: AssignmentConfig, budget: Budget, data_label: str) -> 
     return digest.hexdigest()
 
 
+def reference_cache() -> Path:
+    """Where reference runs are kept, shared by every OUT directory of this user.
+
+    `KERAS_GRADER_CACHE` overrides it; the default is `~/.cache/keras-grader/reference`.
+    """
+    base = os.environ.get("KERAS_GRADER_CACHE") or Path.home() / ".cache" / "keras-grader"
+    return Path(base) / "reference"
+
+
 def run_reference(
     config: AssignmentConfig,
     split,
@@ -97,64 +108,94 @@ def run_reference(
     work: Path,
     isolation: str | None = None,
 ) -> RunRecord:
-    """Run (or reuse) the reference through the sandbox; write the students' inputs.
+    """Run the reference through the sandbox once per (code, data, budget, grader version).
 
-    Leaves `work/inputs.npz` (with the reference's outputs as fallbacks) and
-    `work/fallback_{mlp,cnn}.json` for the students' runs.
+    The run is cached (see `reference_cache`), so grading another class, or the same class
+    into a fresh OUT, does not train the reference again. Leaves `work/inputs.npz` (with the
+    reference's outputs as fallbacks) and `work/fallback_{mlp,cnn}.json` for the students.
     """
     key = reference_key(config, budget, data_label)
-    ref_dir = work / "_reference"
-    stamp = ref_dir / "key.json"
-    record_path = ref_dir / "record.json"
-    if stamp.exists() and record_path.exists() and (work / "inputs.npz").exists():
-        if json.loads(stamp.read_text()).get("key") == key:
-            data = json.loads(record_path.read_text())
-            return RunRecord(**{**data, "out_dir": Path(data["out_dir"]), "notes": ()})
-    if ref_dir.exists():
-        shutil.rmtree(ref_dir)
-    ref_dir.mkdir(parents=True)
-    base = training_inputs(split, budget)
-    ref_inputs = write_inputs(ref_dir / "inputs.npz", base)
-    prepared = prepare(config.root, ref_dir / "code", modules_only=True)
-    outcome = run_job(
-        job_dir=ref_dir / "job",
-        submission_dir=prepared.directory,
-        modules=prepared.modules,
-        inputs=ref_inputs,
-        fallback_models={},
-        budget=budget,
-        limits=config.limits,
-        seed=config.seed,
-        threads=config.threads,
-        save_full=True,
-        isolation=isolation,
-    )
-    record = _record("reference", prepared, outcome)
-    if outcome.status != "ok":
-        raise ReferenceFailed(
-            f"the reference solution did not run cleanly: {outcome.status}: {outcome.detail}",
-            f"see {ref_dir / 'job'} (stderr: {outcome.stderr.strip()[-300:]})",
-        )
-    artifacts = Artifacts(outcome.out_dir)
-    fallbacks = {}
-    try:
-        for key_name, call in FALLBACK_ARRAYS.items():
-            fallbacks[key_name] = artifacts.array(call).astype(np.float32)
-        for kind in ("mlp", "cnn"):
-            facts = artifacts.model_facts(kind)
-            spec = {
-                "config": json.loads((outcome.out_dir / facts["untrained"]["config"]).read_text()),
-                "compile_config": facts["compile"]["compile_config"],
-            }
-            path = work / f"fallback_{kind}.json"
-            path.write_text(json.dumps(spec))
-            path.chmod(0o644)
-    except (ArtifactError, KeyError, TypeError) as exc:
-        raise ReferenceFailed(f"the reference's artifacts are incomplete: {exc}") from None
-    write_inputs(work / "inputs.npz", {**base, **fallbacks})
-    record_path.write_text(json.dumps(record.to_json()))
-    stamp.write_text(json.dumps({"key": key}))
+    cached = reference_cache() / key[:24]
+    if not (cached / "record.json").exists():
+        _build_reference(config, split, budget, cached, isolation)
+    data = json.loads((cached / "record.json").read_text())
+    record = RunRecord(**{**data, "out_dir": cached / "job" / "out", "notes": ()})
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("inputs.npz", "fallback_mlp.json", "fallback_cnn.json"):
+        _link_or_copy(cached / name, work / name)
+    stamp = work / "_reference" / "key.json"
+    stamp.parent.mkdir(exist_ok=True)
+    stamp.write_text(json.dumps({"key": key, "cache": str(cached)}))
     return record
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def _build_reference(
+    config: AssignmentConfig, split, budget: Budget, dest: Path, isolation: str | None
+) -> None:
+    """Run the reference into a temporary directory, then move it into the cache whole."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    ref_dir = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        base = training_inputs(split, budget)
+        ref_inputs = write_inputs(ref_dir / "reference-inputs.npz", base)
+        prepared = prepare(config.root, ref_dir / "code", modules_only=True)
+        outcome = run_job(
+            job_dir=ref_dir / "job",
+            submission_dir=prepared.directory,
+            modules=prepared.modules,
+            inputs=ref_inputs,
+            fallback_models={},
+            budget=budget,
+            limits=config.limits,
+            seed=config.seed,
+            threads=config.threads,
+            save_full=True,
+            isolation=isolation,
+        )
+        if outcome.status != "ok":
+            raise ReferenceFailed(
+                f"the reference solution did not run cleanly: {outcome.status}: {outcome.detail}",
+                f"see {ref_dir / 'job'} (stderr: {outcome.stderr.strip()[-300:]})",
+            )
+        artifacts = Artifacts(outcome.out_dir)
+        fallbacks = {}
+        try:
+            for key_name, call in FALLBACK_ARRAYS.items():
+                fallbacks[key_name] = artifacts.array(call).astype(np.float32)
+            for kind in ("mlp", "cnn"):
+                facts = artifacts.model_facts(kind)
+                spec = {
+                    "config": read_json(outcome.out_dir, facts["untrained"]["config"]),
+                    "compile_config": facts["compile"]["compile_config"],
+                }
+                path = ref_dir / f"fallback_{kind}.json"
+                path.write_text(json.dumps(spec))
+                path.chmod(0o644)
+        except (ArtifactError, KeyError, TypeError) as exc:
+            raise ReferenceFailed(f"the reference's artifacts are incomplete: {exc}") from None
+        write_inputs(ref_dir / "inputs.npz", {**base, **fallbacks})
+        (ref_dir / "reference-inputs.npz").unlink()
+        record = _record("reference", prepared, outcome)
+        (ref_dir / "record.json").write_text(json.dumps(record.to_json()))
+        try:
+            os.rename(ref_dir, dest)
+        except OSError:
+            if not (dest / "record.json").exists():  # lost a race to a broken entry: replace
+                shutil.rmtree(dest, ignore_errors=True)
+                os.rename(ref_dir, dest)
+    finally:
+        if ref_dir.exists():
+            shutil.rmtree(ref_dir, ignore_errors=True)
 
 
 class ReferenceFailed(Exception):

@@ -1,0 +1,246 @@
+"""The `grader` command: grade a class, check your own work, generate the assignment, demo,
+and Gradescope.
+
+Exit codes: 0 when grading completed (whatever the students scored), 2 on usage errors,
+1 when the grader itself could not run. Errors are one line plus a hint; `--debug` shows the
+traceback.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from grader import __version__
+from grader.errors import EXIT_FAILURE, GraderError
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples" / "submissions"
+
+
+class _Group(click.Group):
+    """Shows GraderError as one line plus a hint, with exit code 1 (traceback with --debug)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GraderError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.secho(f"error: {exc.message}", err=True, fg="red")
+            if exc.hint:
+                click.echo(f"hint: {exc.hint}", err=True)
+            ctx.exit(EXIT_FAILURE)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="keras-grader")
+@click.option("--debug", is_flag=True, help="Show tracebacks of the grader's own errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """keras-grader: sandboxed, Keras-aware grading of deep-learning assignments.
+
+    \b
+    Examples:
+      grader demo                               grade the sample class, open out/demo/index.html
+      grader grade submissions/ --out out/      grade a whole class
+      grader check my_work.ipynb                check your own work before submitting
+    """
+    ctx.obj = {"debug": debug}
+
+
+def _data_option(f):
+    return click.option(
+        "--data",
+        default="bundled",
+        show_default=True,
+        metavar="bundled|keras|PATH",
+        help="MNIST source: the bundled 5,000 digits, keras.datasets (internet), or an .npz.",
+    )(f)
+
+
+def _assignment_option(f):
+    return click.option(
+        "--assignment",
+        default="mnist",
+        show_default=True,
+        help="Assignment name under reference/, or a reference directory.",
+    )(f)
+
+
+@main.command()
+@click.argument("submissions", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory (reports, results.json, grades.csv, junit.xml).")  # fmt: skip
+@_assignment_option
+@_data_option
+@click.option("--budget", default=None, help="Training budget name (default: the data's).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Parallel sandboxed runs (default: one per two cores, at least 2).")  # fmt: skip
+@click.option("--force", is_flag=True, help="Regrade everyone, even unchanged submissions.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run phase 1 on a Dask cluster (e.g. tcp://host:8786).")  # fmt: skip
+@click.option("--isolation", type=click.Choice(["full", "limited"]), default=None,
+              help="Force a sandbox level (default: the best this machine allows).")  # fmt: skip
+def grade(submissions, out, assignment, data, budget, workers, force, scheduler, isolation):
+    """Grade every submission in SUBMISSIONS (one entry per student).
+
+    An entry is a folder, a .py, a .ipynb or a .zip; its name without extension is the
+    student's id. A rerun on the same OUT skips unchanged submissions.
+
+    \b
+    Example:
+      grader grade submissions/ --out out/ --workers 2
+    """
+    from grader.pipeline import GradeRequest, entries_of
+
+    entries = entries_of(submissions)
+    if not entries:
+        raise GraderError(
+            f"no submissions in {submissions}", "expected folders, .py, .ipynb or .zip files"
+        )
+    request = GradeRequest(
+        submissions=entries, out=out, assignment=assignment, data=data, budget=budget,
+        workers=workers, force=force, scheduler=scheduler, isolation=isolation,
+    )  # fmt: skip
+    _run_and_summarize(request)
+
+
+def _run_and_summarize(request) -> object:
+    import grader.report
+    from grader.pipeline import grade as run_grade
+    from grader.progress import for_terminal
+    from grader.summary import print_summary
+
+    progress = for_terminal()
+    try:
+        outcome = run_grade(request, progress, render=grader.report)
+    finally:
+        progress.close()
+    print_summary(outcome)
+    return outcome
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the report (default: grader-check/ here).")  # fmt: skip
+@_assignment_option
+@_data_option
+@click.option("--budget", default="quick", show_default=True, help="Training budget name.")
+def check(path, out, assignment, data, budget):
+    """Check your own work (visible checks only, short training) before submitting.
+
+    PATH is what you will hand in: the folder with preprocessing.py, models.py and
+    training.py, a single .py, your notebook, or a .zip.
+
+    \b
+    Example:
+      grader check mnist.ipynb
+    """
+    import grader.report
+    from grader.pipeline import GradeRequest
+    from grader.pipeline import grade as run_grade
+    from grader.summary import print_check
+
+    out = out or Path("grader-check")
+    request = GradeRequest(
+        submissions=[path], out=out, assignment=assignment, data=data, budget=budget,
+        visibility="visible", force=True,
+    )  # fmt: skip
+    click.echo(f"checking {path} (visible checks, budget {budget!r}) ...")
+    outcome = run_grade(request, None, render=grader.report)
+    print_check(outcome.results[0], out)
+
+
+@main.command()
+@_assignment_option
+@click.option("--dest", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the student material (default: assignments/<name>).")  # fmt: skip
+def assign(assignment, dest):
+    """Generate the student stubs and notebook from the reference solution.
+
+    \b
+    Example:
+      grader assign --assignment mnist
+    """
+    from grader.assign import generate_assignment
+    from grader.config import find_assignment
+
+    config = find_assignment(assignment)
+    dest = dest or REPO / "assignments" / config.name
+    written = generate_assignment(config.root, dest)
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option("--out", default=Path("out/demo"), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Output directory.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel runs.")
+@click.option("--force", is_flag=True, help="Regrade even if the outputs are up to date.")
+def demo(out, workers, force):
+    """Grade the sample class in examples/submissions/ on the bundled data.
+
+    \b
+    Example:
+      grader demo && xdg-open out/demo/index.html
+    """
+    from grader.pipeline import GradeRequest, entries_of
+
+    request = GradeRequest(
+        submissions=entries_of(EXAMPLES), out=out, workers=workers, force=force
+    )
+    _run_and_summarize(request)
+    click.echo(f"class dashboard: {(out / 'index.html').resolve()}")
+
+
+@main.command()
+@click.option("--submission", default=Path("/autograder/submission"), show_default=True,
+              type=click.Path(path_type=Path), help="Gradescope's upload directory.")  # fmt: skip
+@click.option("--results", default=Path("/autograder/results/results.json"), show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="Where Gradescope reads.")  # fmt: skip
+@_assignment_option
+@_data_option
+@click.option("--budget", default=None, help="Training budget name (default: the data's).")
+def gradescope(submission, results, assignment, data, budget):
+    """Grade one Gradescope submission and write Gradescope's results.json.
+
+    \b
+    Example (in run_autograder):
+      grader gradescope --data bundled
+    """
+    from grader.pipeline import GradeRequest
+    from grader.pipeline import grade as run_grade
+
+    if not submission.is_dir():
+        raise GraderError(f"{submission} does not exist", "Gradescope mounts the upload there")
+    files = [p for p in submission.iterdir() if not p.name.startswith(".")]
+    single = [p for p in files if p.suffix in (".py", ".ipynb", ".zip")]
+    if len(files) == 1 and single:
+        entry = single[0]
+    else:  # the three modules uploaded side by side
+        entry = submission
+    with tempfile.TemporaryDirectory(prefix="keras-grader-") as tmp:
+        staged = Path(tmp) / "student"
+        if entry.is_dir():
+            shutil.copytree(entry, staged, symlinks=True)
+        else:
+            staged = Path(tmp) / f"student{entry.suffix}"
+            shutil.copyfile(entry, staged)
+        request = GradeRequest(
+            submissions=[staged], out=Path(tmp) / "out", assignment=assignment, data=data,
+            budget=budget, force=True,
+        )  # fmt: skip
+        outcome = run_grade(request, None, render=None)
+        results.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(tmp) / "out" / outcome.results[0].id / "results.json", results)
+    click.echo(f"wrote {results}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
