@@ -3,7 +3,9 @@
 import keras
 
 
-def train(model, x, y, *, epochs: int, batch_size: int, validation_split: float = 0.0):
+def train(
+    model, x, y, *, epochs: int, batch_size: int, validation_split: float = 0.0
+) -> keras.callbacks.History:
     """Fit the compiled model on (x, y) and return the training History.
 
     Use exactly the epochs, batch size and validation split you are given: the grader
@@ -56,7 +58,7 @@ def save(model, path: str) -> None:
     # END SOLUTION
 
 
-def load(path: str):
+def load(path: str) -> keras.Model:
     """Load a model saved by `save`.
 
     Args:
