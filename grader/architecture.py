@@ -69,7 +69,11 @@ def _shape(layer) -> str:
         shape = tuple(layer.output.shape)[1:]
     except (AttributeError, ValueError):
         return "?"
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (",)" if len(shape) == 1 else ")")
+    return (
+        "("
+        + ", ".join("None" if d is None else str(d) for d in shape)
+        + (",)" if len(shape) == 1 else ")")
+    )
 
 
 def canonical_layers(model) -> tuple[LayerInfo, ...]:

@@ -159,8 +159,12 @@ def check(path, out, assignment, data, budget):
 
 @main.command()
 @_assignment_option
-@click.option("--dest", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write the student material (default: assignments/<name>).")  # fmt: skip
+@click.option(
+    "--dest",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the student material (default: assignments/<name>).",
+)
 def assign(assignment, dest):
     """Generate the student stubs and notebook from the reference solution.
 
@@ -179,8 +183,13 @@ def assign(assignment, dest):
 
 
 @main.command()
-@click.option("--out", default=Path("out/demo"), show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Output directory.")  # fmt: skip
+@click.option(
+    "--out",
+    default=Path("out/demo"),
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory.",
+)
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel runs.")
 @click.option("--force", is_flag=True, help="Regrade even if the outputs are up to date.")
 def demo(out, workers, force):
@@ -192,9 +201,7 @@ def demo(out, workers, force):
     """
     from grader.pipeline import GradeRequest, entries_of
 
-    request = GradeRequest(
-        submissions=entries_of(EXAMPLES), out=out, workers=workers, force=force
-    )
+    request = GradeRequest(submissions=entries_of(EXAMPLES), out=out, workers=workers, force=force)
     _run_and_summarize(request)
     click.echo(f"class dashboard: {(out / 'index.html').resolve()}")
 
@@ -202,8 +209,13 @@ def demo(out, workers, force):
 @main.command()
 @click.option("--submission", default=Path("/autograder/submission"), show_default=True,
               type=click.Path(path_type=Path), help="Gradescope's upload directory.")  # fmt: skip
-@click.option("--results", default=Path("/autograder/results/results.json"), show_default=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="Where Gradescope reads.")  # fmt: skip
+@click.option(
+    "--results",
+    default=Path("/autograder/results/results.json"),
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where Gradescope reads the results.",
+)
 @_assignment_option
 @_data_option
 @click.option("--budget", default=None, help="Training budget name (default: the data's).")

@@ -50,7 +50,9 @@ def gradescope_results(result: SubmissionResult) -> dict:
         if model.test_accuracy is not None:
             ref = model.reference_accuracy
             ref_text = f" (reference {ref:.2%})" if ref is not None else ""
-            output.append(f"{model.name.upper()} test accuracy: {model.test_accuracy:.2%}{ref_text}")
+            output.append(
+                f"{model.name.upper()} test accuracy: {model.test_accuracy:.2%}{ref_text}"
+            )
     tests = []
     for number, check in enumerate(_ordered(result.checks), start=1):
         tests.append(
@@ -130,8 +132,13 @@ def junit_xml(results: Sequence[SubmissionResult]) -> str:
             time=f"{sum(r.timings.values()):.3f}",
         )
         props = ET.SubElement(suite, "properties")
-        for key, value in (("status", r.status), ("score", f"{score(r):g}"),
-                           ("max_score", f"{max_score(r):g}"), ("isolation", r.isolation)):  # fmt: skip
+        facts = {
+            "status": r.status,
+            "score": f"{score(r):g}",
+            "max_score": f"{max_score(r):g}",
+            "isolation": r.isolation,
+        }
+        for key, value in facts.items():
             ET.SubElement(props, "property", name=key, value=value)
         for c in _ordered(r.checks):
             case = ET.SubElement(
@@ -143,9 +150,7 @@ def junit_xml(results: Sequence[SubmissionResult]) -> str:
                 )
                 failure.text = _xml_safe(c.feedback)
         if r.status != "ok":
-            ET.SubElement(suite, "system-err").text = _xml_safe(
-                f"{r.status}: {r.status_detail}"
-            )
+            ET.SubElement(suite, "system-err").text = _xml_safe(f"{r.status}: {r.status_detail}")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -153,7 +158,9 @@ def junit_xml(results: Sequence[SubmissionResult]) -> str:
 def _xml_safe(text: str) -> str:
     """Drop characters XML 1.0 cannot hold (student output may contain anything)."""
     return "".join(
-        ch for ch in text if ch in "\t\n\r" or 0x20 <= ord(ch) <= 0xD7FF or 0xE000 <= ord(ch) <= 0xFFFD
+        ch
+        for ch in text
+        if ch in "\t\n\r" or 0x20 <= ord(ch) <= 0xD7FF or 0xE000 <= ord(ch) <= 0xFFFD
     )
 
 

@@ -86,7 +86,9 @@ def explain_call(name: str, record: dict, run_status: str = "ok", run_detail: st
     status = record.get("status")
     if not record:
         if run_status != "ok":
-            return f"{function}() was not reached: the run ended early ({run_status}: {run_detail})."
+            return (
+                f"{function}() was not reached: the run ended early ({run_status}: {run_detail})."
+            )
         return f"{function}() was not called: an earlier step failed."
     if status == "not_implemented":
         return f"not attempted: {function}() still raises NotImplementedError."
@@ -100,10 +102,15 @@ def explain_call(name: str, record: dict, run_status: str = "ok", run_detail: st
     if exc_type == "ImportError" and "is not defined in the submission" in message:
         return f"{function}() is not defined in your submission: check its name and spelling."
     missing = re.search(r"No module named '(\w+)'", message)
-    if exc_type == "ModuleNotFoundError" and missing and missing.group(1) in (
-        "preprocessing",
-        "models",
-        "training",
+    if (
+        exc_type == "ModuleNotFoundError"
+        and missing
+        and missing.group(1)
+        in (
+            "preprocessing",
+            "models",
+            "training",
+        )
     ):
         return f"{missing.group(1)}.py is missing from your submission."
     lines = [f"{function}() raised {exc_type}: {message}" if message else f"{function}() raised "

@@ -111,8 +111,11 @@ def check_output_shapes(student: RunView, reference: RunView, kind: str) -> None
             exp = row.expected.output_shape if row.expected else "no layer"
             act = row.actual.output_shape if row.actual else "no layer"
             hint = ""
-            if kind == "cnn" and row.actual and "Conv2D" in row.actual.kind and "same" not in (
-                row.actual.kind
+            if (
+                kind == "cnn"
+                and row.actual
+                and "Conv2D" in row.actual.kind
+                and "same" not in (row.actual.kind)
             ):
                 hint = (
                     " Without padding='same' each 3x3 convolution trims a pixel from every "
@@ -218,7 +221,7 @@ def check_history(student: RunView, kind: str, epochs: int, validation: bool) ->
         )
     history = facts.get("history") or {}
     accuracy = "accuracy" if "accuracy" in history else "acc"
-    wanted = ["loss", accuracy] + ([f"val_loss", f"val_{accuracy}"] if validation else [])
+    wanted = ["loss", accuracy] + (["val_loss", f"val_{accuracy}"] if validation else [])
     missing = [k for k in wanted if k not in history]
     if missing:
         fail(f"the {kind.upper()}'s History has no {', '.join(missing)} (it has: "

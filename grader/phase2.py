@@ -74,9 +74,7 @@ def run_checks(
     errors = results.get("collection_errors") or []
     if errors or proc.returncode not in (0, 1):
         first = errors[0] if errors else f"pytest exit code {proc.returncode}"
-        raise GraderError(
-            f"the checks in {config.checks_dir} are broken: {first}", f"see {log}"
-        )
+        raise GraderError(f"the checks in {config.checks_dir} are broken: {first}", f"see {log}")
     return results
 
 

@@ -158,7 +158,9 @@ def grade(
         try:
             reference = run_reference(config, split, budget, label, work, request.isolation)
         except ReferenceFailed as exc:
-            raise GraderError(str(exc), "the reference must pass before students can be graded")
+            raise GraderError(
+                str(exc), "the reference must pass before students can be graded"
+            ) from None
         progress.advance(f"reference {reference.status} ({reference.duration:.1f} s)")
         phase_seconds["reference"] = time.monotonic() - t0
 

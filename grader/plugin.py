@@ -67,9 +67,7 @@ def declaration_of(function, module_name: str, where: str) -> Declaration:
         raise CheckDeclarationError(f"{where}: @pytest.mark.check has no points=")
     points = mark.kwargs["points"]
     if isinstance(points, bool) or not isinstance(points, int | float) or points < 0:
-        raise CheckDeclarationError(
-            f"{where}: points={points!r} must be a number >= 0"
-        )
+        raise CheckDeclarationError(f"{where}: points={points!r} must be a number >= 0")
     title = mark.kwargs.get("title")
     if not isinstance(title, str) or not title.strip():
         raise CheckDeclarationError(f"{where}: @pytest.mark.check needs a title= string")
@@ -81,9 +79,7 @@ def declaration_of(function, module_name: str, where: str) -> Declaration:
     default_part = module_name.rsplit(".", 1)[-1].removeprefix("test_")
     part = mark.kwargs.get("part", default_part)
     if part not in PARTS:
-        raise CheckDeclarationError(
-            f"{where}: part={part!r} must be one of {', '.join(PARTS)}"
-        )
+        raise CheckDeclarationError(f"{where}: part={part!r} must be one of {', '.join(PARTS)}")
     return Declaration(float(points), title.strip(), visibility, part)
 
 
@@ -248,9 +244,7 @@ class GradingSession:
                 "models": models,
             }
         if context is not None:
-            out["reference"] = {
-                kind: context.reference_accuracy(kind) for kind in ("mlp", "cnn")
-            }
+            out["reference"] = {kind: context.reference_accuracy(kind) for kind in ("mlp", "cnn")}
         path = Path(self.plan["results"])
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(out))

@@ -236,7 +236,6 @@ class Runner:
         """Architecture as `get_config()` JSON, weights as `.npz`, plus compile facts."""
         import keras
 
-        np = self.np
         facts: dict = {"type": f"{type(model).__module__}.{type(model).__qualname__}"}
         if not isinstance(model, keras.Model):
             facts["error"] = "not a keras.Model"
@@ -292,7 +291,6 @@ class Runner:
 
     # ---- the pipeline ------------------------------------------------------------------
     def import_modules(self) -> None:
-        import importlib
 
         sys.path.insert(0, self.submission_dir)
         for group, module_name in self.plan["modules"].items():
@@ -367,8 +365,9 @@ class Runner:
             ok, model = self.call(fname, self.function("models", fname), *args)
             facts = {"built_by": "student"}
             if ok:
-                facts["untrained"] = self.guard(f"{fname}", lambda m=model: self.save_model(
-                    f"{kind}_untrained", m))
+                facts["untrained"] = self.guard(
+                    fname, lambda m=model, k=kind: self.save_model(f"{k}_untrained", m)
+                )
                 facts["compile"] = self.guard(fname, lambda m=model: self.compile_facts(m))
             self.manifest["models"][kind] = facts
             built[kind] = model if ok and _is_keras_model(model) else None
@@ -402,7 +401,9 @@ class Runner:
             facts["built_by"] = "reference"
             self.manifest["fallbacks"].setdefault(f"train:{kind}", []).append("model")
         x = self.usable(f"train:{kind}", "inputs", x_tr, fb_tr)
-        y = self.usable(f"train:{kind}", "labels", y_hot, _Fallbacks(self.inputs)["fb_onehot_train"])
+        y = self.usable(
+            f"train:{kind}", "labels", y_hot, _Fallbacks(self.inputs)["fb_onehot_train"]
+        )
         if x is None or y is None:
             self.manifest["calls"][f"train:{kind}"] = {
                 "status": "skipped",

@@ -258,7 +258,8 @@ def classify(
     gib = limits.memory_mib / 1024
     if reason == "timeout":
         return outcome(
-            "timeout", f"killed after {limits.wall_seconds:g} s wall-clock{during}: an infinite loop?"
+            "timeout",
+            f"killed after {limits.wall_seconds:g} s wall-clock{during}: an infinite loop?",
         )
     if reason == "output_limit":
         return outcome(

@@ -11,9 +11,7 @@ def test_flatten_and_scale(student, reference):
     check_preprocessed(student, reference, "flatten_and_scale", "pixel / 255, row by row")
 
 
-@pytest.mark.check(
-    points=2, title="flatten_and_scale() on the test images", visibility="hidden"
-)
+@pytest.mark.check(points=2, title="flatten_and_scale() on the test images", visibility="hidden")
 def test_flatten_and_scale_test_images(student, reference):
     """Does flatten_and_scale() treat unseen test images the same way?"""
     check_preprocessed(student, reference, "flatten_and_scale:test", "pixel / 255, row by row")
