@@ -1,0 +1,121 @@
+"""Tests of grader/config.py: assignment.toml parsing and its error messages."""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from grader.config import AssignmentConfig, find_assignment, load_config
+from grader.errors import GraderError
+
+REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "mnist"
+GOOD = (REFERENCE / "assignment.toml").read_text()
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "assignment.toml"
+    path.write_text(text)
+    return path
+
+
+def test_reference_settings_load():
+    """Does the shipped assignment.toml parse into frozen settings with every budget?"""
+    config = find_assignment("mnist")
+    assert isinstance(config, AssignmentConfig)
+    assert {"bundled", "keras", "quick"} <= set(config.budgets)
+    assert config.budget("bundled").mlp.batch_size == 128
+    assert config.checks_dir == REFERENCE / "checks"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.seed = 1  # type: ignore[misc]
+
+
+def test_every_field_is_documented():
+    """Does every settings field carry a docstring, as the style asks?"""
+    import ast
+    import inspect
+
+    import grader.config as module
+
+    tree = ast.parse(inspect.getsource(module))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and any(
+            isinstance(d, ast.Call) and getattr(d.func, "id", "") == "dataclass"
+            for d in node.decorator_list
+        ):
+            body = node.body
+            for i, stmt in enumerate(body):
+                if isinstance(stmt, ast.AnnAssign):
+                    follows = body[i + 1] if i + 1 < len(body) else None
+                    assert isinstance(follows, ast.Expr) and isinstance(
+                        follows.value, ast.Constant
+                    ), f"{node.name}.{stmt.target.id} has no docstring"
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("seed = 1234", 'seed = "x"'), "seed must be int"),
+        (("threads = 2", "threads = 0"), "threads = 0 must be at least 1"),
+        (("accuracy_margin = 0.03", "accuracy_margin = 2"), "grading.accuracy_margin = 2.0"),
+        (("wall_seconds = 600", "wall_secs = 600"), "unknown key 'wall_secs'"),
+        (("processes = 512", "processes = 64"), "TensorFlow needs >= 256"),
+        (("train_samples = 4000", "train_samples = 3"), "budget.bundled.train_samples = 3"),
+        (
+            ("mlp = { epochs = 10, batch_size = 128", "mlp = { epochs = 0, batch_size = 128"),
+            "budget.bundled.mlp.epochs = 0 must be at least 1",
+        ),
+        (("validation_split = 0.2 }", "validation_split = 1.5 }"), "validation_split = 1.5"),
+        (("title = ", "titel = "), "unknown key 'titel'"),
+    ],
+    ids=[
+        "seed-type",
+        "threads",
+        "margin-range",
+        "unknown-limit",
+        "nproc-too-low",
+        "train-samples",
+        "epochs",
+        "validation-split",
+        "unknown-top",
+    ],
+)
+def test_bad_values_name_key_and_file(tmp_path, edit, expected):
+    """Does a bad setting give one error naming the key and the file?"""
+    old, new = edit
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(GraderError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert expected in message
+    assert str(path) in message
+    assert "\n" not in message
+
+
+def test_missing_budget_table(tmp_path):
+    """Is an assignment without [budget.*] tables refused with a hint?"""
+    text = "\n".join(
+        ln
+        for ln in GOOD.splitlines()
+        if not ln.startswith(("[budget", "mlp", "cnn", "train_samples"))
+    )
+    with pytest.raises(GraderError, match="missing \\[budget"):
+        load_config(write(tmp_path, text))
+
+
+def test_invalid_toml_and_missing_file(tmp_path):
+    """Are broken TOML and a missing file reported with the path?"""
+    with pytest.raises(GraderError, match="not valid TOML"):
+        load_config(write(tmp_path, "title = [unclosed"))
+    with pytest.raises(GraderError, match="no assignment settings"):
+        load_config(tmp_path / "nowhere")
+
+
+def test_unknown_budget_and_assignment():
+    """Do an unknown budget name and an unknown assignment list the known ones?"""
+    config = find_assignment("mnist")
+    with pytest.raises(GraderError) as info:
+        config.budget("huge")
+    assert "bundled" in (info.value.hint or "")
+    with pytest.raises(GraderError) as info:
+        find_assignment("no-such-assignment")
+    assert "mnist" in (info.value.hint or "")
