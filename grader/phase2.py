@@ -17,6 +17,10 @@ from grader.config import AssignmentConfig
 from grader.errors import GraderError
 from grader.phase1 import RunRecord
 
+SESSION_SIZE = 200
+"""Submissions per pytest session: one session keeps each student's rebuilt models and
+predictions alive across their checks, so a MOOC-sized class is checked in slices."""
+
 
 def run_checks(
     config: AssignmentConfig,
@@ -29,10 +33,34 @@ def run_checks(
 ) -> dict:
     """Grade every record's artifacts; returns {"submissions": {id: {...}}, "reference": {...}}.
 
+    Runs one pytest session per SESSION_SIZE submissions (one for a course section).
+
     Raises:
         GraderError: the checks themselves are broken (bad declarations, import errors) or
             the session could not run.
     """
+    merged: dict = {"submissions": {}, "reference": {}}
+    for start in range(0, max(1, len(records)), SESSION_SIZE):
+        chunk = records[start : start + SESSION_SIZE]
+        part = _session(
+            config, budget_name, data_source, reference, chunk,
+            work / f"session-{start // SESSION_SIZE:04d}", visibility,
+        )  # fmt: skip
+        merged["submissions"].update(part.get("submissions", {}))
+        merged["reference"] = part.get("reference", {})
+    return merged
+
+
+def _session(
+    config: AssignmentConfig,
+    budget_name: str,
+    data_source: str,
+    reference: RunRecord,
+    records: list[RunRecord],
+    work: Path,
+    visibility: str = "all",
+) -> dict:
+    """One pytest session over `records` (see run_checks)."""
     work.mkdir(parents=True, exist_ok=True)
     results_path = work / "phase2-results.json"
     results_path.unlink(missing_ok=True)
