@@ -130,6 +130,12 @@ class RunView:
             fail(f"the grader could not rebuild your {kind.upper()} ({which}): {exc}")
             raise
 
+    def release(self) -> None:
+        """Forget rebuilt models and predictions (this student is done)."""
+        self.__dict__.pop("_predictions", None)
+        if self.artifacts is not None:
+            self.artifacts.release()
+
     def model_facts(self, kind: str) -> dict:
         return self.artifacts.model_facts(kind) if self.artifacts else {}
 

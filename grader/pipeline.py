@@ -25,7 +25,7 @@ from grader.data import budget_name, dataset_label, load_mnist
 from grader.errors import GraderError
 from grader.exports import atomic_write, grades_csv, gradescope_results, junit_xml, write_json
 from grader.phase1 import ReferenceFailed, RunRecord, run_reference, run_student
-from grader.phase2 import run_checks
+from grader.phase2 import SESSION_SIZE, run_checks, start_session
 from grader.progress import Progress, Quiet
 from grader.results import (
     PARTS,
@@ -166,18 +166,42 @@ def grade(
 
         t0 = time.monotonic()
         progress.phase("run", len(pending))
-        records = _run_all(request, config, budget, work, pending, progress)
+        reused, todo = _reusable_runs(request, work, pending)
+        for sid in reused:
+            progress.advance(f"{sid}: {reused[sid].status} (run reused)")
+        session = None
+        if len(pending) <= SESSION_SIZE:
+            # Phase 2 starts now: it imports TensorFlow and rebuilds the reference while the
+            # sandboxes train, then checks each student as soon as their run is recorded.
+            for sid in todo:
+                (work / sid / "record.json").unlink(missing_ok=True)
+            session = start_session(
+                config, budget_key, request.data, reference, work / "phase2",
+                [reused[sid] for sid in sorted(reused)],
+                {sid: work / sid / "record.json" for sid in todo}, request.visibility,
+            )  # fmt: skip
+        try:
+            records = {**reused, **_run_all(request, config, budget, work, todo, progress)}
+        except BaseException:
+            if session is not None:
+                session.kill()
+            raise
+        if session is not None:
+            session.phase1_finished()
         phase_seconds["run"] = time.monotonic() - t0
 
         t0 = time.monotonic()
         progress.phase("check", 1)
-        ordered = [records[sid] for sid in sorted(records)]
-        checked = run_checks(
-            config, budget_key, request.data, reference, ordered, work / "phase2",
-            request.visibility,
-        )  # fmt: skip
+        if session is not None:
+            checked = session.wait()
+        else:
+            checked = run_checks(
+                config, budget_key, request.data, reference,
+                [records[sid] for sid in sorted(records)], work / "phase2", request.visibility,
+            )  # fmt: skip
         phase_seconds["check"] = time.monotonic() - t0
-        progress.advance(f"{len(ordered)} submissions checked ({phase_seconds['check']:.1f} s)")
+        progress.advance(f"{len(records)} submissions checked")
+        ordered = list(records.values())
 
         settings = _settings(config, budget, budget_key, request, label, reference, work)
         graded_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
@@ -206,17 +230,24 @@ def grade(
     )
 
 
-def _run_all(request, config, budget, work, pending, progress) -> dict[str, RunRecord]:
-    """Phase 1 for every pending submission, reusing finished runs of unchanged code."""
-    records: dict[str, RunRecord] = {}
-    todo = {}
+def _reusable_runs(request, work, pending) -> tuple[dict[str, RunRecord], dict[str, Path]]:
+    """Split pending submissions into finished runs of unchanged code and runs to do."""
+    reused: dict[str, RunRecord] = {}
+    todo: dict[str, Path] = {}
     for sid, (path, chash) in pending.items():
-        cached = _cached_record(work, sid, chash)
-        if cached is not None and not request.force:
-            records[sid] = cached
-            progress.advance(f"{sid}: {cached.status} (run reused)")
+        cached = None if request.force else _cached_record(work, sid, chash)
+        if cached is not None:
+            reused[sid] = cached
         else:
             todo[sid] = path
+    return reused, todo
+
+
+def _run_all(request, config, budget, work, todo, progress) -> dict[str, RunRecord]:
+    """Phase 1 (the sandbox) for every submission in `todo`, in parallel."""
+    records: dict[str, RunRecord] = {}
+    if not todo:
+        return records
     if request.scheduler:
         from grader.distributed import run_on_cluster  # only imported when asked for
 
@@ -238,11 +269,18 @@ def _run_all(request, config, budget, work, pending, progress) -> dict[str, RunR
             except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch
                 record = RunRecord(
                     sid, "sandbox_error", f"the grader failed on this submission: {exc}",
-                    "none", pending[sid][1], None, 0.0,
+                    "none", _hash(todo[sid]), None, 0.0,
                 )  # fmt: skip
             records[sid] = _store_record(work, record)
             progress.advance(f"{sid}: {record.status} ({record.duration:.1f} s)")
     return records
+
+
+def _hash(path: Path) -> str:
+    try:
+        return content_hash(path)
+    except OSError:
+        return ""
 
 
 def _cached_record(work: Path, sid: str, chash: str) -> RunRecord | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -106,9 +107,18 @@ class GradingSession:
         self.declarations: dict[str, Declaration] = {}
         self.titles: dict[str, str] = {}
         self.collection_errors: list[str] = []
-        self.views = {s["id"]: _view(s) for s in self.plan["submissions"]}
+        self.entries = {s["id"]: s for s in self.plan["submissions"]}
+        self.order = {sid: i for i, sid in enumerate(self.entries)}
+        self.views: dict[str, RunView] = {}
+        self.model_reports: dict[str, list] = {}
         self.reference_view = _view(self.plan["reference"])
         self._context = None
+
+    def view(self, sid: str) -> RunView:
+        """The submission's view, waiting for its phase-1 record if it is still running."""
+        if sid not in self.views:
+            self.views[sid] = _resolve(self.entries[sid], self.plan.get("phase1_done"))
+        return self.views[sid]
 
     # ---- collection --------------------------------------------------------------------
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
@@ -122,7 +132,7 @@ class GradingSession:
         self.titles[declaration.title] = where
         self.declarations[metafunc.function.__name__] = declaration
         if "student" in metafunc.fixturenames:
-            ids = list(self.views)
+            ids = list(self.entries)
             metafunc.parametrize("student", ids, indirect=True, ids=ids)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -132,12 +142,39 @@ class GradingSession:
             self.collection_errors.append(lines[-1].strip() if lines else text[-2000:])
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list) -> None:
-        if self.plan.get("visibility") != "visible":
+        if self.plan.get("visibility") == "visible":
+            hidden = [i for i in items if self._declaration(i).visibility == "hidden"]
+            if hidden:
+                config.hook.pytest_deselected(items=hidden)
+                items[:] = [i for i in items if i not in hidden]
+        # Student by student (in phase-1 order), so each is checked as soon as their run is
+        # done, and their rebuilt models can be dropped before the next student's.
+        position = {id(item): n for n, item in enumerate(items)}
+        items.sort(key=lambda i: (self.order.get(_sid(i), -1), position[id(i)]))
+
+    def pytest_runtest_teardown(self, item, nextitem) -> None:
+        sid = _sid(item)
+        if sid is not None and (nextitem is None or _sid(nextitem) != sid):
+            self._finish_student(sid)
+
+    def _finish_student(self, sid: str) -> None:
+        """Model reports for the report, then free the student's models and predictions."""
+        from grader.model_report import build_model_report
+
+        context = self._context
+        if context is None or sid in self.model_reports:
             return
-        hidden = [i for i in items if self._declaration(i).visibility == "hidden"]
-        if hidden:
-            config.hook.pytest_deselected(items=hidden)
-            items[:] = [i for i in items if i not in hidden]
+        view = self.view(sid)
+        self.model_reports[sid] = [
+            asdict(
+                build_model_report(
+                    kind, view, self.reference_view, context.x_test, context.y_test,
+                    context.reference_accuracy(kind),
+                )
+            )
+            for kind in ("mlp", "cnn")
+        ]  # fmt: skip
+        view.release()
 
     def _declaration(self, item) -> Declaration:
         return self.declarations[item.originalname]
@@ -169,15 +206,14 @@ class GradingSession:
 
     @pytest.fixture
     def student(self, request, grading):
-        return self.views[request.param]
+        return self.view(request.param)
 
     # ---- outcomes ----------------------------------------------------------------------
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
-        callspec = getattr(item, "callspec", None)
-        sid = callspec.params.get("student") if callspec else None
+        sid = _sid(item)
         if sid is None or item.originalname not in self.declarations:
             return
         if call.when == "setup":
@@ -220,35 +256,33 @@ class GradingSession:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         out = {"submissions": {}, "collection_errors": self.collection_errors, "reference": {}}
-        order = [name for name in self.declarations]
-        context = self._context
-        if context is None and self.views and not self.collection_errors:
+        order = list(self.declarations)
+        if self._context is None and self.entries and not self.collection_errors:
             try:
-                context = _Context(self.plan, self.reference_view)
+                self._context = _Context(self.plan, self.reference_view)
             except Exception as exc:  # noqa: BLE001
                 self.collection_errors.append(f"could not load the grading data: {exc}")
-        for sid, view in self.views.items():
+        for sid in self.entries:
+            if self._context is not None and not self.collection_errors:
+                self._finish_student(sid)
             checks = self.results.get(sid, {})
-            models = []
-            if context is not None:
-                from grader.model_report import build_model_report
-
-                for kind in ("mlp", "cnn"):
-                    report = build_model_report(
-                        kind, view, self.reference_view, context.x_test, context.y_test,
-                        context.reference_accuracy(kind),
-                    )  # fmt: skip
-                    models.append(asdict(report))
             out["submissions"][sid] = {
                 "checks": [checks[n] for n in order if n in checks],
-                "models": models,
+                "models": self.model_reports.get(sid, []),
             }
-        if context is not None:
-            out["reference"] = {kind: context.reference_accuracy(kind) for kind in ("mlp", "cnn")}
+        if self._context is not None:
+            out["reference"] = {
+                kind: self._context.reference_accuracy(kind) for kind in ("mlp", "cnn")
+            }
         path = Path(self.plan["results"])
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(out))
         os.replace(tmp, path)
+
+
+def _sid(item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("student") if callspec else None
 
 
 def _skip_reason(report) -> str:
@@ -256,6 +290,28 @@ def _skip_reason(report) -> str:
         return str(report.longrepr[2])
     except (TypeError, IndexError):
         return "skipped"
+
+
+def _resolve(entry: dict, done_marker: str | None) -> RunView:
+    """A view from a plan entry; an entry naming a record file waits for phase 1 to write it."""
+    record = entry.get("record")
+    if not record:
+        return _view(entry)
+    path = Path(record)
+    while True:
+        finished = done_marker is None or Path(done_marker).exists()
+        try:
+            data = json.loads(path.read_text())
+            return _view({**data, "id": entry["id"]})
+        except FileNotFoundError:
+            if finished:
+                return _view(
+                    {"id": entry["id"], "status": "sandbox_error",
+                     "detail": "phase 1 left no record for this submission"}
+                )  # fmt: skip
+        except ValueError:
+            pass  # records are written atomically; a bad one is not ours to fix: wait
+        time.sleep(0.1)
 
 
 def _view(entry: dict) -> RunView:
