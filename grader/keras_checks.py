@@ -316,8 +316,10 @@ def check_accuracy(
         f"test accuracy {accuracy:.2%}; the reference reaches {ref_accuracy:.2%} with the same "
         f"budget, full marks from {threshold:.2%}"
     )
-    note(summary)
     training_fallbacks = student.artifacts.fallbacks(f"train:{kind}")
     if training_fallbacks:
         note(f"trained with the reference's {' and '.join(training_fallbacks)} standing in")
-    partial(linear_credit(accuracy, threshold, band), summary + ".")
+    credit = linear_credit(accuracy, threshold, band)
+    if credit >= 1.0:
+        note(summary + ".")
+    partial(credit, summary + ".")
