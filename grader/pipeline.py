@@ -161,8 +161,12 @@ def grade(
             raise GraderError(
                 str(exc), "the reference must pass before students can be graded"
             ) from None
-        progress.advance(f"reference {reference.status} ({reference.duration:.1f} s)")
         phase_seconds["reference"] = time.monotonic() - t0
+        reused_ref = phase_seconds["reference"] < reference.duration
+        progress.advance(
+            f"reference {reference.status} "
+            + ("(cached run reused)" if reused_ref else f"({reference.duration:.1f} s)")
+        )
 
         t0 = time.monotonic()
         progress.phase("run", len(pending))
