@@ -14,6 +14,7 @@ import io
 import json
 import os
 import stat
+import zipfile
 from functools import cached_property
 from pathlib import Path
 
@@ -69,7 +70,7 @@ class ArtifactError(Exception):
 
 def _open_inside(out_dir: Path, rel: str, cap: int) -> bytes:
     """Read `out_dir/rel`: a regular file, not through a symlink, not outside, at most `cap`."""
-    if not isinstance(rel, str) or rel.startswith("/") or ".." in Path(rel).parts:
+    if not isinstance(rel, str) or "\0" in rel or rel.startswith("/") or ".." in Path(rel).parts:
         raise ArtifactError(f"artifact path {rel!r} is not a plain relative path")
     base = os.path.realpath(out_dir)
     path = os.path.join(base, rel)
@@ -96,7 +97,7 @@ def _open_inside(out_dir: Path, rel: str, cap: int) -> bytes:
 def read_json(out_dir: Path, rel: str) -> object:
     try:
         return json.loads(_open_inside(out_dir, rel, MAX_JSON_BYTES))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ArtifactError(f"artifact {rel} is not valid JSON: {exc}") from None
 
 
@@ -118,9 +119,16 @@ def read_arrays(out_dir: Path, rel: str) -> dict[str, np.ndarray]:
     """An `.npz` of plain numeric arrays (never pickles)."""
     data = _open_inside(out_dir, rel, MAX_ARRAY_BYTES)
     try:
+        # The cap holds for what the members inflate to (zipfile stops at the declared sizes).
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            inflated = sum(info.file_size for info in zf.infolist())
+        if inflated > MAX_ARRAY_BYTES:
+            raise ArtifactError(f"artifact {rel} inflates to more than {MAX_ARRAY_BYTES >> 20} MiB")
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError) as exc:
+    except ArtifactError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a forged file may break zipfile/zlib/numpy anyhow
         raise ArtifactError(f"artifact {rel} is not a plain .npz of arrays: {exc}") from None
     for key, arr in arrays.items():
         if arr.dtype.kind not in "biuf":
@@ -139,7 +147,10 @@ def check_model_config(config: object, where: str = "model") -> None:
     class_name = config.get("class_name")
     if class_name not in ALLOWED_MODELS:
         raise ArtifactError(f"{where}: the model is a {class_name!r}, not a Sequential/functional")
-    _check_entry(config, where, top=True)
+    try:
+        _check_entry(config, where, top=True)
+    except RecursionError:
+        raise ArtifactError(f"{where}: the config is nested too deeply") from None
 
 
 def _check_entry(entry: dict, where: str, top: bool = False) -> None:

@@ -43,6 +43,9 @@ ETC_FILES = (
     "resolv.conf",
 )
 DEVICES = ("null", "zero", "random", "urandom", "full")
+CPU_GRACE_SECONDS = 5
+"""Hard CPU limit above the soft one: the kernel sends SIGXCPU (-> status timeout) at the soft
+limit; with both equal it sends SIGKILL first, and the run would look like a crash."""
 
 
 def sh(*args: str) -> None:
@@ -110,7 +113,7 @@ def limits_args(cfg: dict) -> list[str]:
     lim = cfg["limits"]
     return [
         f"--as={lim['memory_mib'] << 20}",
-        f"--cpu={lim['cpu_seconds']}",
+        f"--cpu={lim['cpu_seconds']}:{lim['cpu_seconds'] + CPU_GRACE_SECONDS}",
         f"--fsize={lim['file_size_mib'] << 20}",
         f"--nofile={lim['open_files']}",
         f"--nproc={lim['processes']}",
@@ -129,8 +132,9 @@ def set_rlimits(cfg: dict) -> None:
         (resource.RLIMIT_NPROC, lim["processes"]),
         (resource.RLIMIT_CORE, 0),
     ):
+        hard = value + CPU_GRACE_SECONDS if res == resource.RLIMIT_CPU else value
         try:
-            resource.setrlimit(res, (value, value))
+            resource.setrlimit(res, (value, hard))
         except (ValueError, OSError):
             pass  # cannot raise a hard limit as a normal user: the lower one holds
     os.setsid()
@@ -194,6 +198,7 @@ def supervise(cfg: dict, proc: subprocess.Popen) -> dict:
     sel.register(proc.stderr, selectors.EVENT_READ, "stderr")
     open_streams = 2
     reason = None
+    exited_at = None
     while open_streams:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -212,6 +217,10 @@ def supervise(cfg: dict, proc: subprocess.Popen) -> dict:
         if seen["stdout"] + seen["stderr"] > hard:
             reason = "output_limit"
             break
+        if proc.poll() is not None:  # the runner is done; a process it left may hold the pipes
+            exited_at = exited_at or time.monotonic()
+            if time.monotonic() - exited_at > 2.0:
+                break
     if reason:
         kill_everything(cfg, proc)
     try:

@@ -13,9 +13,11 @@ import builtins
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -244,6 +246,18 @@ def _extract_zip(archive: Path, dest: Path) -> None:
     except (zipfile.BadZipFile, OSError) as exc:
         raise SubmissionError(f"{archive.name} is not a readable zip file: {exc}") from None
     dest.mkdir(parents=True)
+    try:
+        _extract_entries(zf, dest)
+    except _UNZIP_ERRORS as exc:  # bad CRC, encryption, unknown compression, a name twice...
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc  # no host paths
+        raise SubmissionError(f"{archive.name} cannot be extracted: {why}") from None
+
+
+_UNZIP_ERRORS = (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
+                 zlib.error)  # fmt: skip
+
+
+def _extract_entries(zf: zipfile.ZipFile, dest: Path) -> None:
     count, total = 0, 0
     with zf:
         for info in zf.infolist():
@@ -308,7 +322,7 @@ def notebook_to_module(raw: bytes, name: str, notes: list[str]) -> str:
         raise SubmissionError(f"{name} is larger than {MAX_TOTAL_BYTES >> 20} MiB")
     try:
         nb = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise SubmissionError(
             f"{name} is not a valid notebook (not JSON: {exc})",
             "save it again from Jupyter, or hand in .py files",
@@ -326,13 +340,19 @@ def notebook_to_module(raw: bytes, name: str, notes: list[str]) -> str:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
+        source = "".join(map(str, source)) if isinstance(source, list) else str(source)
         source = _strip_ipython(source)
         try:
             tree = ast.parse(source)
         except SyntaxError as exc:
             notes.append(
                 f"notebook cell {number} has a syntax error (line {exc.lineno}: {exc.msg}); "
+                "its definitions were skipped"
+            )
+            continue
+        except (ValueError, MemoryError, RecursionError) as exc:  # null bytes, too deep
+            notes.append(
+                f"notebook cell {number} cannot be parsed ({type(exc).__name__}); "
                 "its definitions were skipped"
             )
             continue
@@ -356,13 +376,17 @@ def _first_line(node: ast.stmt) -> int:
     return min([node.lineno] + [d.lineno for d in decorators])
 
 
+_HELP_LINE = re.compile(r"\s*(\?{1,2}[\w.]+|[\w.]+\?{1,2})\s*")
+"""IPython's help syntax (`obj?`, `??obj`); not a comment or string that ends in `?`."""
+
+
 def _strip_ipython(source: str) -> str:
     """Blank out magics (`%`, `%%`) and shell lines (`!`), keeping line numbers."""
     lines = source.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
         return ""
     return "\n".join(
-        "" if line.lstrip().startswith(("%", "!")) or line.rstrip().endswith("?") else line
+        "" if line.lstrip().startswith(("%", "!")) or _HELP_LINE.fullmatch(line) else line
         for line in lines
     )
 
