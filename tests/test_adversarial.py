@@ -1,0 +1,885 @@
+"""The adversarial corpus: hostile submissions through phase 1, each with its exact outcome.
+
+Every case in tests/corpus/ runs with full isolation (namespaces, chroot, an unprivileged uid,
+rlimits) against ONE reference run for the module. For each case the tests assert: the status
+and the key words of its explanation or of the failing call's record in the manifest; that
+nothing was written outside its job directory (canary folders, the work directory, the output
+directory, the repository, /tmp, /var/tmp, /dev/shm); that no process of the run's uid is left;
+and that nothing usable for points comes out (artifacts refused by grader.artifacts, a status
+that is not ok, or the call recorded as failed). Submissions the loader must refuse (zips,
+broken notebooks) end as `sandbox_error` before any sandbox starts.
+
+The cases run two at a time (the fork bomb alone, last) under a tiny training budget; about
+two minutes on 2 cores. Without root and namespaces the sandboxed cases are skipped: the
+network case must never run with limited isolation.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import io
+import json
+import os
+import re
+import stat
+import subprocess
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader import phase1
+from grader.artifacts import ArtifactError, Artifacts
+from grader.config import TrainSpec, find_assignment
+from grader.data import load_mnist
+from grader.sandbox import SANDBOX_UID_BASE, isolation_level
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).resolve().parent / "corpus"
+SANDBOX_UIDS = range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + 4000)
+FULL, WHY_NOT_FULL = isolation_level()
+needs_full = pytest.mark.skipif(
+    FULL != "full", reason=f"full isolation unavailable here ({WHY_NOT_FULL})"
+)
+BASE_WALL = 120
+"""Wall-clock limit of every case that does not set its own: a hang fails fast."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One corpus submission, the limits it runs under and its exact expected outcome."""
+
+    source: str
+    """Path under tests/corpus/ (a `.py`, an `.ipynb` or a folder of modules)."""
+    limits: dict = field(default_factory=dict)
+    """Overrides of the assignment's limits (wall_seconds is BASE_WALL unless set)."""
+    status: str = "ok"
+    detail: tuple[str, ...] = ()
+    """Words the one-line detail must contain (an ok run has an empty detail)."""
+    calls: dict = field(default_factory=dict)
+    """call -> (status, exception type or None, words of the message) in the manifest."""
+    stdout: tuple[str, ...] = ()
+    """Lines the run's captured stdout must contain."""
+    stderr: tuple[str, ...] = ()
+    finished: bool | None = None
+    """Whether the manifest says the runner finished (default: the status is ok)."""
+
+
+CASES = {
+    "os_exit_at_import": Case(
+        "os_exit_at_import/submission.py",
+        status="crash",
+        detail=("exited before finishing", "while running import:submission", "os._exit()"),
+        calls={"import:submission": ("running", None, "")},
+    ),
+    # sys.exit() is an exception like any other: recorded, and the run goes on without the module.
+    "sys_exit_at_import": Case(
+        "sys_exit_at_import/submission.py",
+        calls={
+            "import:submission": ("error", "SystemExit", "0"),
+            "flatten_and_scale": ("error", "ImportError", "flatten_and_scale()"),
+            "build_mlp": ("error", "ImportError", "build_mlp()"),
+            "train:mlp": ("error", "ImportError", "train()"),
+        },
+    ),
+    "infinite_loop": Case(
+        "infinite_loop/submission.py",
+        limits={"wall_seconds": 15},
+        status="timeout",
+        detail=("killed after 15 s wall-clock", "while running flatten_and_scale"),
+        calls={"flatten_and_scale": ("running", None, "")},
+    ),
+    "infinite_loop_cpu_limit": Case(
+        "infinite_loop/submission.py",
+        limits={"cpu_seconds": 10, "wall_seconds": 90},
+        status="timeout",
+        detail=("more than 10 CPU seconds", "while running flatten_and_scale"),
+        calls={"flatten_and_scale": ("running", None, "")},
+    ),
+    "allocate_8gib": Case(
+        "allocate_8gib/submission.py",
+        status="memory",
+        detail=("ran out of memory in flatten_and_scale", "limit 6 GiB"),
+        calls={"flatten_and_scale": ("error", "MemoryError", "8.00 GiB")},
+        finished=True,  # the MemoryError was caught and recorded; the status says memory
+    ),
+    "fork_bomb": Case(
+        "fork_bomb/submission.py",
+        limits={"wall_seconds": 15},
+        status="timeout",
+        detail=("killed after 15 s wall-clock", "while running import:submission"),
+        calls={"import:submission": ("running", None, "")},
+    ),
+    "print_100mb": Case(
+        "print_100mb/submission.py",
+        status="output_limit",
+        detail=("printed more than 16 MiB", "while running import:submission"),
+        calls={"import:submission": ("running", None, "")},
+    ),
+    # The file-size rlimit (256 MiB) stops the write; the run itself goes on.
+    "write_1gb_file": Case(
+        "write_1gb_file/submission.py",
+        calls={"flatten_and_scale": ("error", "OSError", "File too large")},
+    ),
+    # A full job file system leaves the runner unable to record anything: a crash, no points.
+    "fill_job_dir": Case(
+        "fill_job_dir/submission.py",
+        limits={"job_size_mib": 64},
+        status="crash",
+        detail=("exited with code 1", "while running flatten_and_scale"),
+        calls={"flatten_and_scale": ("running", None, "")},
+        stderr=("No space left on device",),
+    ),
+    "network": Case(
+        "network/submission.py",
+        stdout=(
+            "NET 127.0.0.1:8080 OSError: [Errno 101] Network is unreachable",
+            "NET 8.8.8.8:53 OSError: [Errno 101] Network is unreachable",
+        ),
+    ),
+    "host_paths": Case("host_paths/submission.py"),  # generated: see _host_paths_submission
+    "fake_results": Case(
+        "fake_results/submission.py",
+        stdout=(
+            "WRITE ../results.json ok",  # /job/results.json: the sandbox's own tmpfs, then gone
+            "WRITE ../../results.json EROFS",
+            "WRITE ../../../results.json EROFS",
+            "WRITE /job/../results.json EROFS",
+            "WRITE /results.json EROFS",
+            "WRITE /job/out/../../results.json EROFS",
+            "WRITE /sandbox/results.json EROFS",
+            "WRITE /submission/results.json EROFS",
+        ),
+    ),
+    "background_process": Case("background_process/submission.py", limits={"wall_seconds": 60}),
+    "lambda_layer": Case("lambda_layer/submission.py", calls={"build_mlp": ("ok", None, "")}),
+    "custom_layer": Case("custom_layer/submission.py", calls={"build_mlp": ("ok", None, "")}),
+    "disguised_dense": Case("disguised_dense/submission.py", calls={"build_mlp": ("ok", None, "")}),
+    "one_hot_always_equal": Case(
+        "one_hot_always_equal/submission.py", calls={"one_hot": ("ok", None, "")}
+    ),
+    "one_hot_ndarray_subclass": Case(
+        "one_hot_ndarray_subclass/submission.py", calls={"one_hot": ("ok", None, "")}
+    ),
+    "monkeypatch_numpy": Case(
+        "monkeypatch_numpy/submission.py",
+        calls={"train:mlp": ("ok", None, ""), "train:cnn": ("ok", None, "")},
+    ),
+    "monkeypatch_builtins_os": Case(
+        "monkeypatch_builtins_os/submission.py",
+        calls={
+            "train:mlp": ("ok", None, ""),
+            "save:mlp": ("error", "PermissionError", "open() is disabled"),
+            "save:cnn": ("error", "PermissionError", "open() is disabled"),
+        },
+    ),
+    "monkeypatch_keras": Case(
+        "monkeypatch_keras/submission.py",
+        calls={"train:mlp": ("ok", None, ""), "evaluate:mlp": ("ok", None, "")},
+    ),
+    # In-process code can always forge the runner's manifest (it runs in the runner's process),
+    # so the status is ok; what matters is that the trusted reader refuses every forged file.
+    "forged_artifacts": Case("forged_artifacts/submission.py"),
+    "missing_module": Case(
+        "missing_module",
+        calls={
+            "import:training": ("error", "ModuleNotFoundError", "training"),
+            "flatten_and_scale": ("ok", None, ""),
+            "build_mlp": ("not_implemented", "NotImplementedError", ""),
+            "train:mlp": ("error", "ImportError", "train()"),
+            "evaluate:mlp": ("error", "ImportError", "evaluate()"),
+            "save:mlp": ("error", "ImportError", "save()"),
+        },
+    ),
+    "syntax_error": Case(
+        "syntax_error/submission.py",
+        calls={
+            "import:submission": ("error", "SyntaxError", "expected ':'"),
+            "flatten_and_scale": ("error", "ImportError", "flatten_and_scale()"),
+        },
+    ),
+}
+LONG_FIRST = ("infinite_loop", "infinite_loop_cpu_limit", "monkeypatch_numpy")
+ALONE_LAST = ("fork_bomb",)
+
+
+@dataclass
+class Outcome:
+    """What one case's run left behind, as the tests need it."""
+
+    record: phase1.RunRecord
+    uid: int | None
+    leftovers: list[int]
+    """Pids of processes of the run's uid still alive after the run returned."""
+    seconds: float
+
+    @property
+    def manifest(self) -> dict:
+        return json.loads((self.record.out_dir / "manifest.json").read_text())
+
+    @property
+    def artifacts(self) -> Artifacts:
+        return Artifacts(self.record.out_dir)
+
+
+# ---- the host, before and after -----------------------------------------------------------
+
+
+def _tree(root: Path, skip: frozenset[str] = frozenset()) -> dict[str, tuple]:
+    """Every path under root (not following links) with its type, size, mtime and mode."""
+    found = {}
+    if not root.exists():
+        return found
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = Path(dirpath).relative_to(root)
+        if rel_dir == Path("."):
+            dirnames[:] = [d for d in dirnames if d not in skip]
+            filenames = [f for f in filenames if f not in skip]
+        for name in dirnames + filenames:
+            info = os.lstat(Path(dirpath) / name)
+            found[str(rel_dir / name)] = (
+                stat.S_IFMT(info.st_mode),
+                info.st_size,
+                info.st_mtime_ns,
+                info.st_mode,
+            )
+    return found
+
+
+def _planted(roots: list[Path]) -> list[str]:
+    """Paths under roots owned by a sandbox uid or named like the corpus's plants (PWNED*)."""
+    hits = []
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _: None):
+            dirnames[:] = [d for d in dirnames if d not in (".venv", ".git")]
+            for name in dirnames + filenames:
+                path = os.path.join(dirpath, name)
+                try:
+                    owner = os.lstat(path).st_uid
+                except OSError:
+                    continue
+                if owner in SANDBOX_UIDS or name.startswith("PWNED"):
+                    hits.append(f"{path} (uid {owner})")
+    return hits
+
+
+def _processes_of(uid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^Uid:\s+(\d+)", status, re.M)
+        if match and int(match.group(1)) == uid:
+            pids.append(int(entry.name))
+    return pids
+
+
+def _sandbox_children_of(pid: int) -> list[str]:
+    """Child processes of pid that belong to a sandbox (unshare, its init, the runner)."""
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == pid and any(
+                word in cmdline for word in ("unshare", "sandbox_init", "runner.py")
+            ):
+                kids.append(f"{entry.name}: {cmdline}")
+    return kids
+
+
+class Host:
+    """The grader's side of the machine: where the runs must leave no trace."""
+
+    def __init__(self, base: Path) -> None:
+        self.out = base / "OUT"
+        self.work = self.out / ".work"
+        self.outside = base / "outside"
+        self.outside.mkdir(parents=True)
+        (self.outside / "secret.txt").write_text("a canary outside every job\n")
+        (self.outside / "nested").mkdir()
+        (self.outside / "nested" / "canary.bin").write_bytes(b"\0" * 100)
+        (self.out / "alice").mkdir(parents=True)
+        (self.out / "alice" / "results.json").write_text('{"score": 3}\n')
+
+    def snapshot(self) -> dict:
+        return {
+            "outside": _tree(self.outside),
+            "out": _tree(self.out, frozenset({".work"})),
+            "work": _tree(self.work),
+            "grader_data": _tree(REPO / "grader" / "data"),
+            "tmp_top": {p.name for p in Path("/tmp").iterdir()},
+        }
+
+    def leaks(self, before: dict, job_ids: set[str]) -> list[str]:
+        """Everything that changed outside the job directories since `before`."""
+        now = self.snapshot()
+        problems = []
+        for key in ("outside", "out", "grader_data"):
+            if now[key] != before[key]:
+                changed = set(now[key].items()) ^ set(before[key].items())
+                problems.append(f"{key} changed: {sorted(changed)[:5]}")
+        work_now = {k: v for k, v in now["work"].items() if Path(k).parts[0] not in job_ids}
+        if work_now != before["work"]:
+            changed = set(work_now.items()) ^ set(before["work"].items())
+            problems.append(f"work dir changed outside the jobs: {sorted(changed)[:5]}")
+        new_in_tmp = now["tmp_top"] - before["tmp_top"]
+        problems += [f"/tmp/{name} appeared" for name in new_in_tmp if name == "results.json"]
+        planted = [str(p) for p in self.work.rglob("results.json")]
+        planted += [str(p) for p in self.out.glob("*/results.json") if p.parent.name != "alice"]
+        planted += _planted([Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), REPO])
+        return problems + [f"{p} was planted" for p in planted]
+
+
+# ---- running the cases ------------------------------------------------------------------
+
+
+class Runs:
+    """The module's reference run and every case's run, each run once, on demand or prefetched."""
+
+    def __init__(self, base: Path) -> None:
+        cfg = find_assignment("mnist")
+        self.config = dataclasses.replace(
+            cfg, limits=dataclasses.replace(cfg.limits, wall_seconds=BASE_WALL)
+        )
+        self.budget = dataclasses.replace(
+            cfg.budget("quick"),
+            name="adversarial",
+            train_samples=300,
+            mlp=TrainSpec(epochs=1, batch_size=100, validation_split=0.2),
+            cnn=TrainSpec(epochs=1, batch_size=100),
+        )
+        self.host = Host(base)
+        self.base = base
+        self.reference = phase1.run_reference(
+            self.config, load_mnist("bundled"), self.budget, "bundled", self.host.work,
+            isolation="full",
+        )  # fmt: skip
+        with np.load(self.host.work / "inputs.npz") as data:
+            self.inputs = {k: data[k] for k in data.files}
+        self.before = self.host.snapshot()
+        self._done: dict[str, Outcome] = {}
+        self._locks = {case: threading.Lock() for case in CASES}
+
+    def source(self, case: str) -> Path:
+        if case == "host_paths":
+            return self._host_paths_submission()
+        return CORPUS / CASES[case].source
+
+    def __getitem__(self, case: str) -> Outcome:
+        with self._locks[case]:
+            if case not in self._done:
+                self._done[case] = self._run(case)
+            return self._done[case]
+
+    def prefetch(self, cases: set[str]) -> None:
+        first = [c for c in LONG_FIRST if c in cases]
+        rest = sorted(cases - set(first) - set(ALONE_LAST))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(self.__getitem__, first + rest))
+        for case in ALONE_LAST:
+            if case in cases:
+                self[case]
+
+    def _run(self, case: str) -> Outcome:
+        spec = CASES[case]
+        config = dataclasses.replace(
+            self.config, limits=dataclasses.replace(self.config.limits, **spec.limits)
+        )
+        started = time.monotonic()
+        record = phase1.run_student(
+            self.source(case), case, config, self.budget, self.host.work, isolation="full"
+        )
+        seconds = time.monotonic() - started
+        uid, leftovers = None, []
+        config_path = self.host.work / case / "job" / "sandbox-config.json"
+        if config_path.exists():
+            uid = json.loads(config_path.read_text())["uid"]
+            deadline = time.monotonic() + 10
+            while (leftovers := _processes_of(uid)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        return Outcome(record, uid, leftovers, seconds)
+
+    def leaks(self) -> list[str]:
+        return self.host.leaks(self.before, set(self._done))
+
+    def _host_paths_submission(self) -> Path:
+        """The host_paths case with this machine's absolute paths filled in."""
+        folder = self.base / "generated" / "host_paths"
+        target = folder / "submission.py"
+        if target.exists():
+            return target
+        folder.mkdir(parents=True)
+        text = (CORPUS / "host_paths" / "submission.py").read_text()
+        reads = [str(p) for p in self.host_reads() + self.host_escapes()]
+        text = text.replace("READ = []", f"READ = {reads!r}")
+        text = text.replace("WRITE = []", f"WRITE = {[str(p) for p in self.host_writes()]!r}")
+        text = text.replace("LIST = []", f"LIST = {[str(p) for p in self.host_lists()]!r}")
+        target.write_text(text)
+        return target
+
+    def host_reads(self) -> list[Path]:
+        work = self.host.work
+        return [
+            REPO / "reference" / "mnist" / "models.py",
+            REPO / "reference" / "mnist" / "assignment.toml",
+            REPO / "reference" / "mnist" / "checks",
+            REPO / "grader" / "data" / "mnist_5k.npz",
+            REPO / "grader" / "sandbox.py",
+            work / "inputs.npz",
+            work / "fallback_mlp.json",
+            work / "_reference" / "job" / "out" / "manifest.json",
+            self.host.out / "alice" / "results.json",
+            self.host.outside / "secret.txt",
+            Path("/etc/shadow"),
+        ]
+
+    def host_escapes(self) -> list[Path]:
+        """Through the sandbox init's /proc entries (root-owned: must not be reachable)."""
+        return [
+            Path("/proc/1/root") / (REPO / "reference" / "mnist" / "models.py").relative_to("/"),
+            Path("/proc/1/cwd/reference/mnist/models.py"),
+        ]
+
+    def host_writes(self) -> list[Path]:
+        return [
+            self.host.out / "alice" / "results.json",
+            self.host.out / "host_paths" / "results.json",
+            self.host.work / "_reference" / "job" / "out" / "manifest.json",
+            self.host.outside / "PWNED.txt",
+            REPO / "reference" / "mnist" / "PWNED.py",
+        ]
+
+    def host_lists(self) -> list[Path]:
+        return [REPO, self.host.out, self.host.outside, Path("/")]
+
+
+def _selected_cases(session: pytest.Session) -> set[str]:
+    cases = set()
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        module = getattr(item, "module", None)
+        if (
+            module is not None
+            and module.__name__ == __name__
+            and callspec
+            and "runs" in getattr(item, "fixturenames", ())
+        ):
+            case = callspec.params.get("case")
+            if case in CASES:
+                cases.add(case)
+    return cases
+
+
+@pytest.fixture(scope="module")
+def runs(request, tmp_path_factory) -> Runs:
+    if FULL != "full":
+        pytest.skip(f"full isolation unavailable here ({WHY_NOT_FULL})")
+    runs = Runs(tmp_path_factory.mktemp("adversarial"))
+    runs.prefetch(_selected_cases(request.session))
+    return runs
+
+
+def _calls(outcome: Outcome) -> dict:
+    return outcome.manifest["calls"]
+
+
+# ---- every case ---------------------------------------------------------------------------
+
+ALL = sorted(CASES)
+
+
+@needs_full
+@pytest.mark.parametrize("case", ALL, ids=ALL)
+def test_exact_outcome(runs, case):
+    """Does each corpus case end with exactly its expected status, detail and call records?"""
+    spec, outcome = CASES[case], runs[case]
+    record = outcome.record
+    assert (record.status, record.isolation) == (spec.status, "full"), (
+        f"{record.status}: {record.detail}\n{record.stderr[-1500:]}"
+    )
+    if spec.status == "ok":
+        assert record.detail == ""
+    for word in spec.detail:
+        assert word in record.detail
+    calls = _calls(outcome)
+    for name, (status, exc_type, words) in spec.calls.items():
+        call = calls.get(name, {})
+        assert call.get("status") == status, f"{name}: {call}"
+        assert call.get("exc_type") == exc_type, f"{name}: {call}"
+        assert words in str(call.get("message", "")), f"{name}: {call}"
+    for line in spec.stdout:
+        assert line in record.stdout.splitlines()
+    for words in spec.stderr:
+        assert words in record.stderr
+    finished = spec.status == "ok" if spec.finished is None else spec.finished
+    assert outcome.manifest["finished"] is finished
+
+
+@needs_full
+@pytest.mark.parametrize("case", ALL, ids=ALL)
+def test_nothing_written_outside_the_job(runs, case):
+    """Is the host untouched outside the job directories once the hostile runs are over?"""
+    outcome = runs[case]
+    assert runs.leaks() == []
+    for path in [outcome.record.out_dir, *outcome.record.out_dir.rglob("*")]:
+        mode = path.lstat().st_mode
+        assert stat.S_ISREG(mode) or stat.S_ISDIR(mode), f"{path} crossed the boundary"
+
+
+@needs_full
+@pytest.mark.parametrize("case", ALL, ids=ALL)
+def test_no_process_of_the_run_is_left(runs, case):
+    """Is every process of the run's sandbox uid gone when the run returns, the grader alive?"""
+    outcome = runs[case]
+    assert outcome.uid in SANDBOX_UIDS
+    assert outcome.leftovers == []
+    assert _processes_of(outcome.uid) == []
+    assert subprocess.run(["true"], check=False).returncode == 0  # the grader can still fork
+
+
+@needs_full
+def test_no_child_left_behind_by_the_grader(runs):
+    """Once every run has returned, does the grader itself have no child process left?"""
+    assert _sandbox_children_of(os.getpid()) == []
+
+
+@needs_full
+def test_reference_runs_cleanly_with_full_isolation(runs):
+    """Does the reference itself run cleanly through the sandbox with full isolation?"""
+    ref = runs.reference
+    assert (ref.status, ref.detail, ref.isolation) == ("ok", "", "full")
+    artifacts = Artifacts(ref.out_dir)
+    assert artifacts.manifest["finished"] is True
+    assert {c["status"] for c in artifacts.manifest["calls"].values()} == {"ok"}
+    assert [type(layer).__name__ for layer in artifacts.model("mlp", "trained").layers] == [
+        "Dense",
+        "Dense",
+    ]
+
+
+# ---- what each hostile case was after --------------------------------------------------
+
+
+@needs_full
+@pytest.mark.parametrize("case", ["infinite_loop", "fork_bomb"], ids=["loop", "fork_bomb"])
+def test_wall_clock_kill_is_prompt(runs, case):
+    """Is a submission that never ends killed soon after its wall-clock limit, not later?"""
+    outcome = runs[case]
+    assert 15 <= outcome.record.duration < 15 + 10
+
+
+@needs_full
+@pytest.mark.parametrize("case", ["background_process"], ids=["sleep_1000"])
+def test_background_process_does_not_hold_the_run(runs, case):
+    """Does a leftover process holding stdout neither stall a finished run nor time it out?"""
+    outcome = runs[case]
+    assert outcome.record.status == "ok"
+    assert outcome.record.duration < 40  # well before its 60 s wall-clock limit
+
+
+@needs_full
+@pytest.mark.parametrize("case", ["host_paths"], ids=["host_paths"])
+def test_host_paths_are_invisible(runs, case):
+    """Are the reference, the grader's data, the work and output dirs all absent in the sandbox?"""
+    lines = runs[case].record.stdout.splitlines()
+    for path in runs.host_reads():
+        assert f"READ {path} FileNotFoundError" in lines
+    for path in runs.host_writes():
+        assert f"WRITE {path} FileNotFoundError" in lines
+    listed = [line.split(" ", 2) for line in lines if line.startswith("LIST ")]
+    listing = {path: rest for _, path, rest in listed}
+    assert listing[str(runs.host.out)] == "FileNotFoundError"
+    assert listing[str(runs.host.outside)] == "FileNotFoundError"
+    assert "reference" not in listing[str(REPO)] and "grader" not in listing[str(REPO)]
+    assert "sandbox" in listing["/"] and "job" in listing["/"]
+    assert (runs.host.out / "alice" / "results.json").read_text() == '{"score": 3}\n'
+
+
+@needs_full
+@pytest.mark.parametrize("case", ["host_paths"], ids=["host_paths"])
+def test_host_reached_through_proc_of_init_is_refused(runs, case):
+    """Is the host's file system out of reach through /proc/1/root and /proc/1/cwd?"""
+    lines = runs[case].record.stdout.splitlines()
+    for path in runs.host_escapes():
+        assert f"READ {path} PermissionError" in lines
+
+
+@needs_full
+@pytest.mark.parametrize("case", ["fake_results"], ids=["fake_results"])
+def test_fake_results_never_reach_the_host(runs, case):
+    """Does a results.json planted from inside the sandbox never appear on the host?"""
+    outcome = runs[case]
+    job = runs.host.work / case
+    assert [p for p in job.rglob("*") if p.name == "results.json"] == []
+    assert not (runs.host.work / "results.json").exists()
+    assert not (runs.host.out / "results.json").exists()
+    assert not Path("/results.json").exists()
+    assert outcome.record.status == "ok"
+
+
+@needs_full
+@pytest.mark.parametrize(
+    ("case", "layer"), [("lambda_layer", "'Lambda'"), ("custom_layer", "'Doubler'")],
+    ids=["lambda", "custom_layer"],
+)  # fmt: skip
+def test_model_with_student_code_is_refused(runs, case, layer):
+    """Is a model holding a Lambda or a custom layer refused by the trusted reader, by name?"""
+    artifacts = runs[case].artifacts
+    for which in ("untrained", "trained"):
+        with pytest.raises(ArtifactError, match="cannot rebuild safely") as err:
+            artifacts.model("mlp", which)
+        assert layer in str(err.value)
+
+
+@needs_full
+@pytest.mark.parametrize("case", ["disguised_dense"], ids=["disguised_dense"])
+def test_disguised_layer_comes_back_as_genuine_keras(runs, case):
+    """Does a custom layer posing as keras.layers.Dense come back only as Keras's own Dense?"""
+    import keras
+
+    model = runs[case].artifacts.model("mlp", "untrained")
+    assert [type(layer) for layer in model.layers] == [keras.layers.Dense, keras.layers.Dense]
+    x = np.ones((1, 784), dtype="float32")
+    kernel, bias = model.layers[0].get_weights()
+    expected = np.maximum(x @ kernel + bias, 0)  # no doubling: the student's call() is gone
+    hidden = keras.Model(model.inputs, model.layers[0].output)
+    np.testing.assert_allclose(hidden.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+
+
+@needs_full
+def test_one_hot_always_equal_is_not_an_array(runs):
+    """Is a one_hot() result equal to everything recorded as not an ndarray and not saved?"""
+    outcome = runs["one_hot_always_equal"]
+    for call in ("one_hot", "one_hot:train"):
+        result = _calls(outcome)[call]["result"]
+        assert result["type"] == "submission.AlwaysEqual"
+        assert (result["exact_ndarray"], result["convertible"]) == (False, False)
+        assert "file" not in result
+        with pytest.raises(ArtifactError, match="returned nothing the grader could save"):
+            outcome.artifacts.array(call)
+    assert _calls(outcome)["train:mlp"]["status"] != "ok"
+
+
+@needs_full
+def test_one_hot_ndarray_subclass_loses_its_tricks(runs):
+    """Is an ndarray subclass recorded as such, and saved as a plain array with honest ==?"""
+    outcome = runs["one_hot_ndarray_subclass"]
+    result = _calls(outcome)["one_hot"]["result"]
+    assert result["type"] == "submission.Sneaky"
+    assert (result["exact_ndarray"], result["convertible"]) == (False, True)
+    saved = outcome.artifacts.array("one_hot")
+    assert type(saved) is np.ndarray
+    expected = np.eye(10, dtype="float32")[runs.inputs["probe_labels"]]
+    assert not (saved == expected).all()
+
+
+def _expected(runs: Runs, call: str) -> np.ndarray | None:
+    x = runs.inputs["x_train"][:256].astype("float32") / 255
+    return {
+        "flatten_and_scale": x.reshape(len(x), -1),
+        "reshape_for_cnn": x[..., None],
+        "one_hot": np.eye(10, dtype="float32")[runs.inputs["probe_labels"]],
+        "one_hot:train": np.eye(10, dtype="float32")[runs.inputs["y_train"][:256]],
+    }.get(call)
+
+
+@needs_full
+def test_monkeypatched_numpy_artifacts_are_refused(runs):
+    """When numpy.savez is replaced, is every array and model the runner saved refused?"""
+    outcome = runs["monkeypatch_numpy"]
+    files = [c["result"]["file"] for c in _calls(outcome).values() if "file" in c.get("result", {})]
+    assert len(files) >= 6
+    for call, record in _calls(outcome).items():
+        if "file" in record.get("result", {}):
+            with pytest.raises(ArtifactError, match="not a plain .npz"):
+                outcome.artifacts.array(call)
+    for kind in ("mlp", "cnn"):
+        for which in ("untrained", "trained"):
+            with pytest.raises(ArtifactError, match="not a plain .npz"):
+                outcome.artifacts.model(kind, which)
+
+
+@needs_full
+def test_monkeypatched_io_leaves_artifacts_correct(runs):
+    """When open(), os.* and json.dumps are replaced, are the runner's artifacts still correct?"""
+    outcome = runs["monkeypatch_builtins_os"]
+    assert outcome.manifest["finished"] is True
+    for call in ("flatten_and_scale", "reshape_for_cnn", "one_hot", "one_hot:train"):
+        np.testing.assert_array_equal(outcome.artifacts.array(call), _expected(runs, call))
+    for kind, first in (("mlp", "Dense"), ("cnn", "Conv2D")):
+        model = outcome.artifacts.model(kind, "trained")
+        assert type(model.layers[0]).__name__ == first
+
+
+@needs_full
+def test_faked_training_is_seen_through(runs):
+    """When keras.Model.fit/evaluate only pretend, does the rebuilt model show no training?"""
+    outcome = runs["monkeypatch_keras"]
+    facts = outcome.manifest["models"]["mlp"]
+    assert facts["history"]["accuracy"] == [1.0]  # the forged claim, recorded as such
+    assert _calls(outcome)["evaluate:mlp"]["result"] == [0.0, 1.0]
+    assert facts["iterations"] == 0
+    untrained = outcome.artifacts.model("mlp", "untrained").get_weights()
+    trained = outcome.artifacts.model("mlp", "trained")
+    for before, after in zip(untrained, trained.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    data = outcome.artifacts.arrays(facts["eval_data"])
+    predicted = trained.predict(data["x"], verbose=0).argmax(axis=1)
+    assert (predicted == data["y"].argmax(axis=1)).mean() < 0.5  # chance, not the claimed 1.0
+
+
+FORGED_ARRAYS = {
+    "flatten_and_scale": "not a plain relative path",  # ../../inputs.npz
+    "flatten_and_scale:test": "not a plain relative path",  # /etc/passwd
+    "reshape_for_cnn": "is missing",  # a symlink: never copied out
+    "reshape_for_cnn:test": "is missing",  # a FIFO: never copied out
+    "one_hot": "Object arrays cannot be loaded",  # a pickle
+    "one_hot:train": "not a plain .npz",  # a bare .npy
+    "predict:mlp": "is missing",  # etc/passwd through a symlinked folder
+    "predict:cnn": "inflates to more than 512 MiB",  # a decompression bomb
+}
+FORGED_MODELS = {
+    ("mlp", "untrained"): "'Lambda'",
+    ("mlp", "trained"): "not valid JSON",  # nested 100,000 deep
+    ("cnn", "untrained"): "not a plain relative path",  # the reference's own model
+}
+
+
+@needs_full
+@pytest.mark.parametrize("call", sorted(FORGED_ARRAYS), ids=sorted(FORGED_ARRAYS))
+def test_forged_array_is_refused(runs, call):
+    """Is each forged array artifact (path, link, FIFO, pickle, .npy, bomb) refused?"""
+    with pytest.raises(ArtifactError, match=re.escape(FORGED_ARRAYS[call])):
+        runs["forged_artifacts"].artifacts.array(call)
+
+
+@needs_full
+@pytest.mark.parametrize(
+    "model", sorted(FORGED_MODELS), ids=["-".join(m) for m in sorted(FORGED_MODELS)]
+)
+def test_forged_model_is_refused(runs, model):
+    """Is each forged model (hidden Lambda, JSON nested too deep, another job's files) refused?"""
+    with pytest.raises(ArtifactError, match=re.escape(FORGED_MODELS[model])):
+        runs["forged_artifacts"].artifacts.model(*model)
+
+
+@needs_full
+def test_missing_module_is_noted(runs):
+    """Does a folder without training.py say so in the run's notes?"""
+    assert "training.py is missing from the submission" in runs["missing_module"].record.notes
+
+
+# ---- submissions refused before any sandbox starts ------------------------------------------
+
+
+def _zip(path: Path, entries: list[tuple[zipfile.ZipInfo | str, bytes]], level=None) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+        for info, data in entries:
+            zf.writestr(info, data)
+    return path
+
+
+def _symlink_entry(name: str, target: str) -> tuple[zipfile.ZipInfo, bytes]:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    info.create_system = 3
+    return (info, target.encode())
+
+
+def _zip_bomb(path: Path, size: int, level: int) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+        with zf.open("submission.py", "w", force_zip64=True) as member:
+            zeros = bytes(1 << 20)
+            for _ in range(size >> 20):
+                member.write(zeros)
+    return path
+
+
+def _encrypted(path: Path) -> Path:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("submission.py", "x = 1\n")
+    data = bytearray(buf.getvalue())
+    data[6] |= 1  # "encrypted" flag, local header
+    central = data.index(b"PK\x01\x02")
+    data[central + 8] |= 1  # and central directory
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _bad_crc(path: Path) -> Path:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("submission.py", "x = 1\n" * 50)
+    data = bytearray(buf.getvalue())
+    data[data.index(b"x = 1") + 12] = ord("y")
+    path.write_bytes(bytes(data))
+    return path
+
+
+OK_PY = b"def one_hot(labels, num_classes=10):\n    return labels\n"
+REFUSED = {
+    "zip_symlink_to_passwd": (
+        lambda d: _zip(d / "s.zip", [("submission.py", OK_PY), _symlink_entry("p", "/etc/passwd")]),
+        "zip entry 'p' is a symbolic link",
+    ),
+    "zip_bomb_1gb": (lambda d: _zip_bomb(d / "b.zip", 1 << 30, 1), "more than 50 MiB in all"),
+    "zip_bomb_ratio": (lambda d: _zip_bomb(d / "r.zip", 40 << 20, 9), "expands 200x: a zip bomb?"),
+    "zip_dotdot": (
+        lambda d: _zip(d / "dd.zip", [("submission.py", OK_PY), ("../../evil.py", OK_PY)]),
+        "zip entry '../../evil.py' points outside the archive",
+    ),
+    "zip_absolute": (
+        lambda d: _zip(d / "abs.zip", [("/tmp/PWNED-abs.py", OK_PY)]),
+        "zip entry '/tmp/PWNED-abs.py' has an absolute path",
+    ),
+    "zip_bad_crc": (lambda d: _bad_crc(d / "crc.zip"), "cannot be extracted: Bad CRC-32"),
+    "zip_encrypted": (lambda d: _encrypted(d / "enc.zip"), "cannot be extracted"),
+    "zip_same_name_twice": (
+        lambda d: _zip(d / "twice.zip", [("models.py", OK_PY), ("models.py", OK_PY)]),
+        "cannot be extracted: File exists",
+    ),
+    "notebook_not_json": (
+        lambda d: CORPUS / "notebook_not_json" / "notebook.ipynb",
+        "notebook.ipynb is not a valid notebook (not JSON",
+    ),
+    "notebook_not_a_notebook": (
+        lambda d: CORPUS / "notebook_not_a_notebook" / "notebook.ipynb",
+        "notebook.ipynb is JSON but not a Jupyter notebook",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED), ids=sorted(REFUSED))
+def test_refused_submission(case, tmp_path):
+    """Is each malicious zip or broken notebook refused as sandbox_error, with nothing extracted?"""
+    import warnings
+
+    make, words = REFUSED[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        source = make(tmp_path)
+    work = tmp_path / "work"
+    record = phase1.run_student(source, case, find_assignment("mnist"), None, work)
+    assert record.status == "sandbox_error"
+    assert record.detail.startswith("submission refused: ")
+    assert words in record.detail
+    assert (record.out_dir, record.isolation) == (None, "none")
+    assert len(record.content_hash) == 64
+    assert sorted(p.name for p in work.iterdir()) == [case]
+    assert not (work / "evil.py").exists() and not (tmp_path / "evil.py").exists()
+    assert not Path("/tmp/PWNED-abs.py").exists()
+    assert str(tmp_path) not in record.detail  # no host paths shown to the student
