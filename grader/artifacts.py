@@ -217,7 +217,9 @@ def rebuild_model(out_dir: Path, facts: object):
         with keras.saving.custom_object_scope({}):
             model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - malformed but allowlisted configs
-        raise ArtifactError(f"the model could not be rebuilt: {type(exc).__name__}: {exc}") from None
+        raise ArtifactError(
+            f"the model could not be rebuilt: {type(exc).__name__}: {exc}"
+        ) from None
     ordered = [weights[k] for k in sorted(weights)]
     if not model.built and ordered:
         raise ArtifactError("the model was never built (no input shape): use keras.Input(...)")
@@ -284,6 +286,10 @@ class Artifacts:
         if isinstance(value, ArtifactError):
             raise value
         return value
+
+    def release(self) -> None:
+        """Drop the rebuilt models (memory for the next submission)."""
+        self._models.clear()
 
     def fallbacks(self, step: str) -> list[str]:
         try:

@@ -209,6 +209,15 @@ def fallback_models(work: Path) -> dict[str, Path]:
     return {kind: work / f"fallback_{kind}.json" for kind in ("mlp", "cnn")}
 
 
+def run_dir(work: Path, sid: str) -> Path:
+    """A student's directory under OUT/.work: code, job, artifacts and phase-1 record.
+
+    Kept apart from the work directory's own files, so no id (`phase2`, `inputs.npz`) can
+    collide with them.
+    """
+    return work / "runs" / sid
+
+
 def run_student(
     source: Path,
     sid: str,
@@ -218,7 +227,7 @@ def run_student(
     isolation: str | None = None,
 ) -> RunRecord:
     """Prepare and run one student's submission; never raises for the student's doing."""
-    job = work / sid
+    job = run_dir(work, sid)
     if job.exists():
         shutil.rmtree(job)
     job.mkdir(parents=True)

@@ -24,7 +24,7 @@ from grader.config import AssignmentConfig, find_assignment
 from grader.data import budget_name, dataset_label, load_mnist
 from grader.errors import GraderError
 from grader.exports import atomic_write, grades_csv, gradescope_results, junit_xml, write_json
-from grader.phase1 import ReferenceFailed, RunRecord, run_reference, run_student
+from grader.phase1 import ReferenceFailed, RunRecord, run_dir, run_reference, run_student
 from grader.phase2 import SESSION_SIZE, run_checks, start_session
 from grader.progress import Progress, Quiet
 from grader.results import (
@@ -178,11 +178,11 @@ def grade(
             # Phase 2 starts now: it imports TensorFlow and rebuilds the reference while the
             # sandboxes train, then checks each student as soon as their run is recorded.
             for sid in todo:
-                (work / sid / "record.json").unlink(missing_ok=True)
+                (run_dir(work, sid) / "record.json").unlink(missing_ok=True)
             session = start_session(
                 config, budget_key, request.data, reference, work / "phase2",
                 [reused[sid] for sid in sorted(reused)],
-                {sid: work / sid / "record.json" for sid in todo}, request.visibility,
+                {sid: run_dir(work, sid) / "record.json" for sid in todo}, request.visibility,
             )  # fmt: skip
         try:
             records = {**reused, **_run_all(request, config, budget, work, todo, progress)}
@@ -288,7 +288,7 @@ def _hash(path: Path) -> str:
 
 
 def _cached_record(work: Path, sid: str, chash: str) -> RunRecord | None:
-    path = work / sid / "record.json"
+    path = run_dir(work, sid) / "record.json"
     try:
         data = json.loads(path.read_text())
         if data.get("content_hash") != chash or data.get("reference") != _reference_stamp(work):
@@ -309,7 +309,7 @@ def _reference_stamp(work: Path) -> str | None:
 
 def _store_record(work: Path, record: RunRecord) -> RunRecord:
     data = {**record.to_json(), "reference": _reference_stamp(work)}
-    write_json(work / record.id / "record.json", data)
+    write_json(run_dir(work, record.id) / "record.json", data)
     return record
 
 

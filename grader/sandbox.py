@@ -9,6 +9,7 @@ ok | crash | timeout | memory | output_limit | sandbox_error, with a one-line ex
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import functools
 import itertools
 import json
@@ -82,10 +83,30 @@ def _die_with_parent() -> None:
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _next_uid() -> int:
-    """A uid of our own per run, so one run's process limit never counts another's."""
+UID_LOCKS = Path(os.environ.get("KERAS_GRADER_UID_LOCKS", "/tmp/keras-grader-uids"))
+UID_RANGE = 4000
+
+
+def _claim_uid() -> tuple[int, int]:
+    """A uid no other run holds (on this machine, across grader processes), and its lock.
+
+    Each run gets a uid of its own, so one run's process limit never counts another's and
+    no run can signal another's processes. The claim is an exclusive flock on a file per
+    uid, held (fd open) until the run ends: `os.close(fd)` releases it.
+    """
+    UID_LOCKS.mkdir(mode=0o700, parents=True, exist_ok=True)
     with _uid_lock:
-        return SANDBOX_UID_BASE + (os.getpid() * 131 + next(_uid_counter)) % 4000
+        start = (os.getpid() * 131 + next(_uid_counter)) % UID_RANGE
+    for step in range(UID_RANGE):
+        uid = SANDBOX_UID_BASE + (start + step) % UID_RANGE
+        fd = os.open(UID_LOCKS / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return uid, fd
+    raise RuntimeError(f"all {UID_RANGE} sandbox uids are in use")
 
 
 def run_job(
@@ -122,6 +143,10 @@ def run_job(
         level = "limited"
     elif isolation == "full" and level != "full":
         return RunOutcome("sandbox_error", f"full isolation unavailable: {why}", level, 0.0)
+    # The sandbox chroots and bind-mounts these: relative paths (`--out out/`) would not resolve.
+    job_dir, submission_dir = Path(job_dir).absolute(), Path(submission_dir).absolute()
+    inputs = Path(inputs).absolute()
+    fallback_models = {kind: Path(p).absolute() for kind, p in fallback_models.items()}
     if job_dir.exists():
         shutil.rmtree(job_dir)
     out_dir = job_dir / "out"
@@ -150,7 +175,7 @@ def run_job(
     }
     plan_path = job_dir / "plan.json"
     plan_path.write_text(json.dumps(plan, indent=1))
-    uid = _next_uid()
+    uid, uid_lock = _claim_uid()
     cfg = {
         "isolation": level,
         "root": str(job_dir / "root"),
@@ -189,20 +214,23 @@ def run_job(
     if full:
         argv = [*UNSHARE, *argv]
     log_path = job_dir / "sandbox.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            preexec_fn=_die_with_parent,
-        )
-        try:
-            code = proc.wait(timeout=limits.wall_seconds + BACKSTOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            code = None
+    try:
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                preexec_fn=_die_with_parent,
+            )
+            try:
+                code = proc.wait(timeout=limits.wall_seconds + BACKSTOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                code = None
+    finally:
+        os.close(uid_lock)
     report = _read_report(job_dir / "sandbox.json")
     if full and (job_dir / "root").exists():
         shutil.rmtree(job_dir / "root", ignore_errors=True)  # only mount points, now empty
@@ -279,6 +307,12 @@ def classify(
     if oom_call or any(s in stderr for s in MEMORY_SIGNS):
         where = f" in {oom_call}" if oom_call else during
         return outcome("memory", f"ran out of memory{where} (limit {gib:g} GiB)")
+    if "No space left on device" in stderr:
+        return outcome(
+            "crash",
+            f"the job directory filled up (limit {limits.job_size_mib} MiB){during}: "
+            "write less (no datasets or many saved models)",
+        )
     if sig is not None:
         name = signal.Signals(sig).name if sig in iter(signal.Signals) else str(sig)
         return outcome("crash", f"killed by {name}{during}")

@@ -105,11 +105,18 @@ def content_hash(path: Path) -> str:
             if "__pycache__" in file.parts:
                 continue
             digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-            digest.update(file.read_bytes())
+            _hash_file(digest, file)
             digest.update(b"\0")
     else:
-        digest.update(path.read_bytes())
+        _hash_file(digest, path)
     return digest.hexdigest()
+
+
+def _hash_file(digest, path: Path) -> None:
+    """Stream a file into the digest: a huge upload is hashed, never read whole."""
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
 
 
 def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> PreparedSubmission:
@@ -165,6 +172,9 @@ def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> Prepared
 
 
 def _single_file(file: Path, dest: Path, notes: list[str]) -> dict[str, str]:
+    limit = MAX_TOTAL_BYTES if file.suffix == ".ipynb" else MAX_FILE_BYTES
+    if file.stat().st_size > limit:  # before reading: a huge upload is never loaded whole
+        raise SubmissionError(f"{file.name} is larger than {limit >> 20} MiB")
     if file.suffix == ".ipynb":
         code = notebook_to_module(file.read_bytes(), file.name, notes)
     elif file.suffix == ".py":
