@@ -99,7 +99,15 @@ def canonical_layers(model) -> tuple[LayerInfo, ...]:
             label = f"{kind[:-1]}, {activation})" if kind.endswith(")") else f"{kind}({activation})"
         else:
             label = kind
-        infos.append(LayerInfo(kind=label, output_shape=shape, params=params))
+        infos.append(
+            LayerInfo(
+                kind=label,
+                output_shape=shape,
+                params=params,
+                layer_type=kind.split("(")[0],
+                activation=activation or "",
+            )
+        )
     return tuple(infos)
 
 
@@ -141,6 +149,6 @@ def output_activation(model) -> str | None:
         kind, activation = _describe(layer)
         if kind == "Activation" or activation:
             return activation
-        if kind not in ("Dropout", "Flatten", "Reshape"):
+        if type(layer).__name__ not in ("Dropout", "Flatten", "Reshape"):
             return None
     return None

@@ -122,6 +122,9 @@ class RunView:
         builder = f"build_{kind}"
         if which == "untrained":
             self.require(builder)
+        elif self.call(f"train:{kind}").get("status") != "ok":
+            # No trained model of theirs: say why in terms of their train(), not artifacts.
+            self.require(f"train:{kind}")
         if self.artifacts is None:
             fail(f"not graded: {self.detail}")
         try:
@@ -183,7 +186,11 @@ def describe_dtype(dtype: str) -> str:
 
 
 def check_array_contract(
-    info: dict, array: np.ndarray | None, function: str, expected_shape: tuple
+    info: dict,
+    array: np.ndarray | None,
+    function: str,
+    expected_shape: tuple,
+    dtype_hint: str | None = None,
 ) -> None:
     """The checks every preprocessing output shares: exact ndarray, shape, floating dtype."""
     if not info.get("exact_ndarray"):
@@ -198,10 +205,13 @@ def check_array_contract(
     shape = tuple(info.get("shape", ()))
     if shape != tuple(expected_shape):
         fail(f"{function}() returned shape {shape}; expected {tuple(expected_shape)}.")
-    dtype = info.get("dtype", "")
+    dtype = info.get("dtype")
+    if not dtype:
+        fail(f"{function}() returned something the grader could not read as an array.")
     if not is_float_dtype(dtype):
+        why = f"{np.dtype(dtype).name}: {dtype_hint}" if dtype_hint else describe_dtype(dtype)
         fail(
-            f"{function}() returned dtype {describe_dtype(dtype)}; expected a floating dtype "
+            f"{function}() returned dtype {why}; expected a floating dtype "
             "(float32 preferred, float64 accepted)."
         )
     if array is None:

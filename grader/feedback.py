@@ -53,6 +53,11 @@ OLD_API_HINTS: tuple[tuple[str, str], ...] = (
         "keras.layers directly.",
     ),
     (
+        r"target\.ndim - 1|sparse_categorical|SparseCategorical",
+        "sparse_categorical_crossentropy expects integer labels; with one-hot labels (what "
+        "one_hot() gives) compile with loss='categorical_crossentropy'.",
+    ),
+    (
         r"predict_classes",
         "model.predict_classes() is gone: use model.predict(x).argmax(axis=1).",
     ),
@@ -97,7 +102,9 @@ def explain_call(name: str, record: dict, run_status: str = "ok", run_detail: st
     if status == "skipped":
         return f"{function}() was skipped: {record.get('why', 'an earlier step failed')}."
     exc_type = str(record.get("exc_type", "Exception"))
-    message = str(record.get("message", "")).strip()
+    # Paths inside the grader's environment mean nothing to a student (and are not theirs).
+    message = re.sub(r" ?\(/[^()]*site-packages/[^()]*\)", "", str(record.get("message", "")))
+    message = message.strip()
     trace = str(record.get("traceback", "")).strip()
     if exc_type == "ImportError" and "is not defined in the submission" in message:
         return f"{function}() is not defined in your submission: check its name and spelling."
@@ -116,11 +123,11 @@ def explain_call(name: str, record: dict, run_status: str = "ok", run_detail: st
     lines = [f"{function}() raised {exc_type}: {message}" if message else f"{function}() raised "
              f"{exc_type}."]  # fmt: skip
     if name.startswith("import:"):
-        lines = [f"importing {function.split(':')[-1]} failed with {exc_type}: {message}"]
+        lines = [f"importing {name.split(':')[-1]} failed with {exc_type}: {message}"]
     if trace:
         lines.append("Your code, where it happened:\n" + trace)
     for hint in keras3_hints(message, trace):
-        lines.append(f"Keras 3: {hint}")
+        lines.append(f"Hint: {hint}")
     return "\n".join(lines)
 
 

@@ -56,7 +56,11 @@ def check_one_hot(student: RunView, reference: RunView) -> None:
             f"{expected_shape}: one row per label with 1.0 in the label's column, 0.0 elsewhere "
             "(keras.utils.to_categorical does this)."
         )
-    check_array_contract(info, array, "one_hot", expected_shape)
+    check_array_contract(
+        info, array, "one_hot", expected_shape,
+        dtype_hint="one-hot rows are floats: keras.utils.to_categorical(labels, num_classes) "
+        "gives them, or add .astype('float32')",
+    )  # fmt: skip
     if not np.isin(array, (0.0, 1.0)).all() or not (array.sum(axis=1) == 1).all():
         fail("one_hot() rows must hold exactly one 1.0 and zeros elsewhere; some rows do not.")
     labels = ref_array.argmax(axis=1)
@@ -74,7 +78,7 @@ def _layers(student: RunView, reference: RunView, kind: str):
     expected = canonical_layers(reference.model(kind))
     actual = canonical_layers(student.model(kind))
     for hint in warning_hints(student.call(f"build_{kind}")):
-        note(f"Keras 3: {hint}")
+        note(f"Hint: {hint}")
     return expected, actual
 
 
@@ -82,14 +86,16 @@ def check_input_shape(student: RunView, reference: RunView, kind: str) -> None:
     expected = input_shape(reference.model(kind))
     actual = input_shape(student.model(kind))
     for hint in warning_hints(student.call(f"build_{kind}")):
-        note(f"Keras 3: {hint}")
+        note(f"Hint: {hint}")
     if expected != actual:
         fail(f"your {kind.upper()} takes inputs of shape {actual}; expected {expected}.")
 
 
 def check_layer_sequence(student: RunView, reference: RunView, kind: str) -> None:
     expected, actual = _layers(student, reference, kind)
-    rows = compare(expected, actual, ("kind",))
+    # Types and activations only: sizes are the output-shape and parameter checks' business,
+    # so one wrong number of units does not cost the same points three times.
+    rows = compare(expected, actual, ("layer_type", "activation"))
     first = next((r for r in rows if r.first_divergence), None)
     if first is None:
         return
@@ -100,7 +106,11 @@ def check_layer_sequence(student: RunView, reference: RunView, kind: str) -> Non
         what = f"your model has an extra layer {first.actual.kind} at the end"
     else:
         what = f"expected {first.expected.kind}, yours is {first.actual.kind}"
-    fail(f"the {kind.upper()}'s layers differ at layer {first.position}: {what}.", table)
+    fail(
+        f"the {kind.upper()}'s layers differ at layer {first.position}: {what} "
+        "(compared: layer types and activations).",
+        table,
+    )
 
 
 def check_output_shapes(student: RunView, reference: RunView, kind: str) -> None:
@@ -246,9 +256,14 @@ def check_budget(student: RunView, reference: RunView, kind: str, spec) -> None:
         )
 
 
-def cross_entropy(probs: np.ndarray, onehot: np.ndarray) -> float:
-    probs = np.clip(probs.astype(np.float64), 1e-7, 1 - 1e-7)
-    return float(np.mean(-np.sum(onehot * np.log(probs), axis=1)))
+_BUILTIN_LOSSES = {
+    "categorical_crossentropy",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "binary_crossentropy",
+    "kl_divergence",
+    "categorical_hinge",
+}
 
 
 def check_evaluate(student: RunView, kind: str) -> None:
@@ -263,19 +278,28 @@ def check_evaluate(student: RunView, kind: str) -> None:
     loss, accuracy = value
     data = student.artifacts.arrays(student.model_facts(kind)["eval_data"])
     model = student.model(kind, "trained")
-    probs = np.asarray(model.predict(data["x"], verbose=0))
-    truth = data["y"].argmax(axis=1)
-    ours = float(np.mean(probs.argmax(axis=1) == truth))
-    if abs(ours - accuracy) > 1.5 / len(truth):
-        if abs(ours - loss) <= 1.5 / len(truth):
+    compiled = _loss_name((student.model_facts(kind).get("compile") or {}).get("loss"))
+    # Keras computes the loss its own way (from cached logits after a softmax or sigmoid,
+    # normalising linear outputs), so the grader asks Keras too, with the student's loss if
+    # it is a built-in one, on the trusted rebuild of the same trained model.
+    loss_fn = compiled if compiled in _BUILTIN_LOSSES else None
+    model.compile(
+        optimizer="sgd",
+        loss=loss_fn or "categorical_crossentropy",
+        metrics=["categorical_accuracy"],
+    )
+    try:
+        ours_loss, ours = (float(v) for v in model.evaluate(data["x"], data["y"], verbose=0))
+    except Exception as exc:  # noqa: BLE001 - e.g. a sparse loss on one-hot labels
+        fail(f"the grader could not evaluate your trained {kind.upper()} the same way: {exc}")
+    rows = len(data["y"])
+    if abs(ours - accuracy) > 1.5 / rows:
+        if abs(ours - loss) <= 1.5 / rows:
             fail("evaluate() returned (accuracy, loss): return (loss, accuracy) in that order.")
         fail(f"evaluate() says accuracy {accuracy:.4f}; the grader measures {ours:.4f} for the "
              "same model on the same data.")  # fmt: skip
-    compiled = _loss_name((student.model_facts(kind).get("compile") or {}).get("loss"))
-    if compiled == "categorical_crossentropy":
-        ours_loss = cross_entropy(probs, data["y"])
-        if abs(ours_loss - loss) > 1e-3 + 1e-3 * abs(ours_loss):
-            fail(f"evaluate() says loss {loss:.4f}; the grader measures {ours_loss:.4f}.")
+    if loss_fn and abs(ours_loss - loss) > 1e-3 + 1e-3 * abs(ours_loss):
+        fail(f"evaluate() says loss {loss:.4f}; the grader measures {ours_loss:.4f}.")
 
 
 def check_save_load(student: RunView, kind: str) -> None:
@@ -300,8 +324,8 @@ def check_accuracy(
     """Test accuracy of the student's own pipeline vs the reference's under the same budget."""
     if student.model_facts(kind).get("built_by") == "reference":
         fail(
-            f"your build_{kind}() failed, so the grader trained the reference's network to check "
-            "train(); accuracy points need your own model."
+            f"your build_{kind}() gave no model, so there is no {kind.upper()} of yours to "
+            "measure (the grader used the reference's network only to check train())."
         )
     substituted = student.artifacts.fallbacks(f"predict:{kind}") if student.artifacts else []
     if substituted:

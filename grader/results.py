@@ -27,6 +27,10 @@ class LayerInfo:
     """Output shape without the batch axis, e.g. `(14, 14, 32)`."""
     params: int
     """Number of parameters (weights and biases)."""
+    layer_type: str = ""
+    """The Keras layer class (`Dense`, `Conv2D`, ...; `Activation` for a lone activation)."""
+    activation: str = ""
+    """The step's activation after merging (`relu`, `softmax`; empty for none)."""
 
 
 @dataclass(frozen=True)
