@@ -105,7 +105,8 @@ def explain_call(name: str, record: dict, run_status: str = "ok", run_detail: st
     # Paths inside the grader's environment mean nothing to a student (and are not theirs).
     message = re.sub(r" ?\(/[^()]*site-packages/[^()]*\)", "", str(record.get("message", "")))
     message = message.strip()
-    trace = str(record.get("traceback", "")).strip()
+    trace = re.sub(r" ?\(/[^()]*site-packages/[^()]*\)", "", str(record.get("traceback", "")))
+    trace = trace.strip()
     if exc_type == "ImportError" and "is not defined in the submission" in message:
         return f"{function}() is not defined in your submission: check its name and spelling."
     missing = re.search(r"No module named '(\w+)'", message)
