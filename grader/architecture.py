@@ -79,20 +79,22 @@ def _shape(layer) -> str:
 def canonical_layers(model) -> tuple[LayerInfo, ...]:
     """The model as canonical steps: `Dense(512, relu)`, `Conv2D(32, 3x3, same, relu)`, ...
 
-    An `Activation` layer (or `ReLU`/`Softmax` layer) right after a layer without an
-    activation merges into it; anywhere else it stays a step of its own.
+    An `Activation` layer (or `ReLU`/`Softmax` layer) right after a layer that takes an
+    activation but has none (`Dense(512)`, `Conv2D(...)`) merges into it; anywhere else
+    (after `Dropout`, `Flatten`, pooling) it stays a step of its own.
     """
-    steps: list[list] = []  # [kind, activation, shape, params]
+    steps: list[list] = []  # [kind, activation, shape, params, takes an activation]
     for layer in _leaf_layers(model):
         kind, activation = _describe(layer)
         params = int(layer.count_params())
-        if kind == "Activation" and steps and steps[-1][1] is None and steps[-1][0] != "Activation":
+        if kind == "Activation" and steps and steps[-1][1] is None and steps[-1][4]:
             steps[-1][1] = activation
             steps[-1][3] += params
             continue
-        steps.append([kind, activation, _shape(layer), params])
+        takes_activation = "activation" in layer.get_config() and kind != "Activation"
+        steps.append([kind, activation, _shape(layer), params, takes_activation])
     infos = []
-    for kind, activation, shape, params in steps:
+    for kind, activation, shape, params, _ in steps:
         if kind == "Activation":
             label = f"Activation({activation})"
         elif activation:

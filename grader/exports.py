@@ -105,7 +105,7 @@ def _ordered(checks):
 def grades_csv(results: Sequence[SubmissionResult]) -> str:
     """`id,score,max_score,status`: one row a student, for a spreadsheet or an LMS."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180: fields with \r or \n get quoted
     writer.writerow(["id", "score", "max_score", "status"])
     for r in sorted(results, key=lambda r: r.id):
         writer.writerow([_csv_safe(r.id), f"{score(r):g}", f"{max_score(r):g}", r.status])

@@ -369,18 +369,10 @@ def test_grades_csv_format():
     ]
 
 
-CARRIAGE_RETURN_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=csv.Error,
-    reason="grades_csv writes with lineterminator='\\n', so Python 3.11's csv leaves a field "
-    "holding '\\r' unquoted and the row breaks in two for every reader",
-)
-
-
 @pytest.mark.parametrize(
     "sid",
     ["=HYPERLINK(\"http://x\")", "+1", "-1+2", "@SUM(A1)", "\tcmd",
-     pytest.param("\rcmd", marks=CARRIAGE_RETURN_BUG)],
+     "\rcmd"],
     ids=["equals", "plus", "minus", "at", "tab", "carriage-return"],
 )  # fmt: skip
 def test_grades_csv_defuses_formulas(sid):
