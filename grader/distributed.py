@@ -1,0 +1,607 @@
+"""Phase 1 on a Dask distributed cluster: the same sandboxed runs, on other machines.
+
+`grader grade --scheduler tcp://host:8786` hands every pending submission to a Dask worker,
+which runs `grader.phase1.run_student` (the same sandbox as a local run) in a temporary
+directory of its own. Nothing assumes a shared file system:
+
+- the shared inputs (`inputs.npz`, `fallback_{mlp,cnn}.json`, written by the reference's run
+  on the grading machine) are compressed and scattered once to every worker
+  (`broadcast=True`); each worker process writes them to its local directory once;
+- a submission travels as its bytes (a file as is, a directory as a zip of its regular files);
+- the worker returns the `RunRecord` and the job's `out/` directory packed as a zip, which the
+  grading machine unpacks, with the rules of untrusted archives, into `runs/<id>/job/out`:
+  phase 2 then reads local artifacts, exactly as after a local run.
+
+Robustness: every task's key is derived from the submission id, its content hash and
+everything else its result depends on (shared inputs, budget, limits, grader code); a worker
+lost in the middle of a task makes the scheduler run it again elsewhere (up to Dask's
+`distributed.scheduler.allowed-failures`), a task that raises is retried (`RETRIES`), tasks
+cancelled because the scattered inputs were lost are resubmitted with fresh inputs, and each
+submission yields exactly one record: a task that ran twice changes nothing, since a worker
+only ever writes into its own temporary directory. Whatever still fails becomes that
+submission's `sandbox_error`, never the batch's.
+
+This module imports `distributed` only inside `run_on_cluster` and on the workers: a local run
+never imports Dask.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import importlib.metadata
+import io
+import logging
+import os
+import platform
+import shutil
+import socket
+import stat
+import tempfile
+import threading
+import zipfile
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from grader import __version__
+from grader.config import AssignmentConfig, Budget
+from grader.errors import GraderError
+from grader.phase1 import RunRecord, run_dir
+
+log = logging.getLogger(__name__)
+
+SHARED_FILES = ("inputs.npz", "fallback_mlp.json", "fallback_cnn.json")
+"""What the reference's run leaves in `work/` for every student's run."""
+RETRIES = 2
+"""Reruns of a task that raised (a worker's disk, a version mismatch); lost workers are
+handled by the scheduler itself, see `distributed.scheduler.allowed-failures`."""
+RESUBMITS = 3
+"""Resubmissions of a task cancelled under us (scattered inputs lost, scheduler restarted)."""
+CONNECT_TIMEOUT = 30
+"""Seconds to reach the scheduler."""
+WORKER_WAIT = 120
+"""Seconds to wait for a first worker to join."""
+MAX_ARTIFACT_FILES = 10_000
+"""Entries of a returned artifact archive (a run writes a few dozen)."""
+MAX_DEPTH = 16
+"""Folder depth of an archive entry."""
+CODE_FILES = (
+    "config.py", "phase1.py", "runner.py", "sandbox.py", "sandbox_init.py", "submission.py",
+    "distributed.py",
+)  # fmt: skip
+"""The grader modules a sandboxed run's outcome depends on: workers must run the same."""
+_PACKED = "<artifacts>"
+
+
+class UnsafeArchive(ValueError):
+    """An archive the grader refuses to unpack (the message says which entry and why)."""
+
+
+# ---- archives ---------------------------------------------------------------------------
+
+
+def pack_tree(root: Path, max_bytes: int, *, level: int = 1) -> bytes:
+    """Zip the regular files under `root` (no symlinks, devices or fifos; at most `max_bytes`).
+
+    Files that would take the archive past `max_bytes` are left out, as the sandbox's own
+    copy-out does: the trusted reader then reports them missing.
+    """
+    buf = io.BytesIO()
+    left = max_bytes
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(folder, d)))
+            rel = Path(folder).relative_to(root)
+            for name in sorted(files):
+                flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK  # a fifo must not block us
+                try:
+                    fd = os.open(os.path.join(folder, name), flags)
+                except OSError:
+                    continue  # a symlink (ELOOP), or gone
+                with os.fdopen(fd, "rb") as f:
+                    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                        continue
+                    data = f.read(left + 1)
+                if len(data) > left:
+                    continue
+                left -= len(data)
+                info = zipfile.ZipInfo((rel / name).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = (stat.S_IFREG | 0o644) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, data, compresslevel=level)
+    return buf.getvalue()
+
+
+def unpack_archive(data: bytes, dest: Path, *, max_bytes: int, max_files: int) -> None:
+    """Extract a zip into `dest` (created; must not exist) with the rules for untrusted zips.
+
+    Refused: absolute paths, drive letters, backslashes, `..`, NUL bytes, symlinks and other
+    special files, duplicate entries, entries nested deeper than `MAX_DEPTH`, more than
+    `max_files` files, more than `max_bytes` once inflated (the bytes really produced are
+    counted: a header's sizes may lie).
+
+    Raises:
+        UnsafeArchive: the first refused entry, and why. `dest` may hold a partial tree then.
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise UnsafeArchive(f"not a readable zip file: {exc}") from None
+    dest.mkdir(parents=True)
+    count, total = 0, 0
+    with zf:
+        for info in zf.infolist():
+            path = _entry_path(info)
+            target = dest.joinpath(*path.parts)
+            try:
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                count += 1
+                if count > max_files:
+                    raise UnsafeArchive(f"more than {max_files} files")
+                if info.file_size > max_bytes - total:
+                    raise UnsafeArchive(f"{info.filename!r}: more than {max_bytes} bytes in all")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                fd = os.open(target, flags, 0o644)
+                with zf.open(info) as src, os.fdopen(fd, "wb") as out:
+                    while chunk := src.read(1 << 16):
+                        total += len(chunk)
+                        if total > max_bytes:
+                            raise UnsafeArchive(
+                                f"{info.filename!r}: more than {max_bytes} bytes in all"
+                            )
+                        out.write(chunk)
+            except UnsafeArchive:
+                raise
+            except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
+                raise UnsafeArchive(f"{info.filename!r} cannot be extracted: {exc}") from None
+
+
+def _entry_path(info: zipfile.ZipInfo) -> PurePosixPath:
+    name = info.filename
+    if not name or "\0" in name or "\\" in name:
+        raise UnsafeArchive(f"entry {name!r} has an invalid name")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise UnsafeArchive(f"entry {name!r} has an absolute path")
+    path = PurePosixPath(name)
+    if ".." in path.parts:
+        raise UnsafeArchive(f"entry {name!r} points outside the archive (..)")
+    if not path.parts or path.parts == (".",):
+        raise UnsafeArchive(f"entry {name!r} has an invalid name")
+    if len(path.parts) > MAX_DEPTH:
+        raise UnsafeArchive(f"entry {name!r} is nested deeper than {MAX_DEPTH} folders")
+    kind = stat.S_IFMT(info.external_attr >> 16)
+    if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
+        what = "a symbolic link" if kind == stat.S_IFLNK else "not a regular file"
+        raise UnsafeArchive(f"entry {name!r} is {what}")
+    return path
+
+
+# ---- what travels ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SharedInputs:
+    """The reference's outputs every run needs, zlib-compressed, scattered once per cluster."""
+
+    digest: str
+    """sha256 over the files' names and (uncompressed) bytes."""
+    files: Mapping[str, bytes]
+    """File name -> compressed bytes."""
+
+
+@dataclass(frozen=True)
+class RemoteJob:
+    """One submission's run, as a worker gets it."""
+
+    sid: str
+    name: str
+    """The entry's name (`alice.ipynb`, `bob`), so the worker sees the same kind of source."""
+    is_dir: bool
+    data: bytes
+    """A file's bytes, or a directory's regular files as a zip."""
+    config: AssignmentConfig
+    budget: Budget
+    isolation: str | None
+    expected: Mapping[str, str]
+    """The grading machine's `environment_facts()`: a worker that differs refuses the job."""
+
+
+@dataclass(frozen=True)
+class RemoteResult:
+    """What a worker returns: the run's record, its artifacts, and where it ran."""
+
+    record: Mapping
+    artifacts: bytes | None
+    worker: str
+    host: str
+
+
+def shared_inputs(work: Path) -> SharedInputs:
+    """Read and compress the reference's shared outputs from `work` (see `SHARED_FILES`)."""
+    digest = hashlib.sha256()
+    files = {}
+    for name in SHARED_FILES:
+        raw = (work / name).read_bytes()
+        digest.update(name.encode() + b"\0" + hashlib.sha256(raw).digest())
+        files[name] = zlib.compress(raw, 1)
+    return SharedInputs(digest.hexdigest(), files)
+
+
+def submission_payload(source: Path) -> tuple[bool, bytes]:
+    """(is_dir, bytes): a file's bytes, or a directory's regular files zipped.
+
+    Folders a local run ignores (`__pycache__`, `.git`, `.ipynb_checkpoints`) stay home; the
+    submission was validated on the grading machine first (`prepare`), with the same limits.
+    """
+    if not source.is_dir():
+        return False, source.read_bytes()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for folder, dirs, files in os.walk(source):
+            dirs[:] = sorted(
+                d for d in dirs if d not in ("__pycache__", ".git", ".ipynb_checkpoints")
+                and not os.path.islink(os.path.join(folder, d))
+            )  # fmt: skip
+            rel = Path(folder).relative_to(source)
+            for name in sorted(files):
+                path = Path(folder) / name
+                if path.is_symlink() or not path.is_file():
+                    continue
+                info = zipfile.ZipInfo((rel / name).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = (stat.S_IFREG | 0o644) << 16
+                zf.writestr(info, path.read_bytes(), compress_type=zipfile.ZIP_DEFLATED)
+    return True, buf.getvalue()
+
+
+def environment_facts() -> dict[str, str]:
+    """What must match between the grading machine and every worker for identical results."""
+    code = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for name in CODE_FILES:
+        code.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return {
+        "python": platform.python_version(),
+        "grader": __version__,
+        "grader_code": code.hexdigest()[:16],
+        "numpy": _dist_version("numpy"),
+        "keras": _dist_version("keras"),
+        "tensorflow": _dist_version("tensorflow", "tensorflow-cpu"),
+    }
+
+
+def _dist_version(*names: str) -> str:
+    for name in names:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "missing"
+
+
+def task_key(sid: str, content_hash: str, context: str) -> str:
+    """The task's Dask key: the submission id plus a hash of its content and of `context`
+    (shared inputs, budget, limits, seed, isolation, grader code), so that equal keys mean
+    equal results, even on a scheduler that several grading runs share."""
+    digest = hashlib.sha256(f"{content_hash}\0{context}".encode()).hexdigest()[:20]
+    return f"keras-grader-run-{sid}-{digest}"
+
+
+def _context(shared: SharedInputs, config: AssignmentConfig, budget: Budget, isolation,
+             facts: Mapping[str, str]) -> str:  # fmt: skip
+    settings = (shared.digest, repr(budget), repr(config.limits), config.seed, config.threads,
+                isolation, sorted(facts.items()))  # fmt: skip
+    return hashlib.sha256(repr(settings).encode()).hexdigest()
+
+
+# ---- the worker's side -------------------------------------------------------------------
+
+_inputs_lock = threading.Lock()
+_inputs_dirs: dict[str, Path] = {}
+_facts: dict[str, str] = {}
+
+
+def run_remote(job: RemoteJob, shared: SharedInputs) -> RemoteResult:
+    """Run one submission on this worker: `run_student` in a temporary work directory.
+
+    Raises (so that Dask retries it) only for the worker's own trouble: a grader or library
+    version different from the grading machine's, a full disk.
+    """
+    from grader.phase1 import run_student
+
+    if not _facts:
+        _facts.update(environment_facts())
+    differs = {k: (v, _facts.get(k)) for k, v in job.expected.items() if _facts.get(k) != v}
+    if differs:
+        raise RuntimeError(f"this worker's environment differs from the grader's: {differs}")
+    base, address = _worker_place()
+    inputs = _materialize(shared, base)
+    tmp = Path(tempfile.mkdtemp(prefix="keras-grader-job-", dir=base))
+    try:
+        source = tmp / "src" / job.name
+        source.parent.mkdir()
+        if job.is_dir:
+            from grader.submission import MAX_FILES, MAX_TOTAL_BYTES
+
+            unpack_archive(job.data, source, max_bytes=MAX_TOTAL_BYTES, max_files=MAX_FILES)
+        else:
+            source.write_bytes(job.data)
+        work = tmp / "work"
+        work.mkdir()
+        for name in SHARED_FILES:
+            _link_or_copy(inputs / name, work / name)
+        record = run_student(source, job.sid, job.config, job.budget, work, job.isolation)
+        data = record.to_json()
+        artifacts = None
+        out = record.out_dir
+        if out is not None and out.is_absolute() and out.is_relative_to(work) and out.is_dir():
+            artifacts = pack_tree(out, job.config.limits.job_size_mib << 20)
+            data["out_dir"] = _PACKED
+        data["notes"] = list(record.notes)
+        return RemoteResult(data, artifacts, address, socket.gethostname())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _worker_place() -> tuple[Path, str]:
+    """This worker's local directory and address (a temp dir when not on a Dask worker)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        return Path(worker.local_directory), str(worker.address)
+    except (ImportError, ValueError):
+        return Path(tempfile.gettempdir()), f"local:{os.getpid()}"
+
+
+def _materialize(shared: SharedInputs, base: Path) -> Path:
+    """Write the shared inputs to this worker's disk once (per worker process and digest)."""
+    with _inputs_lock:
+        folder = _inputs_dirs.get(shared.digest)
+        if folder is not None and all((folder / n).is_file() for n in SHARED_FILES):
+            return folder
+        folder = base / f"keras-grader-inputs-{shared.digest[:24]}"
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o755)
+        for name, packed in shared.files.items():
+            tmp = folder / f".{name}.{os.getpid()}.tmp"
+            tmp.write_bytes(zlib.decompress(packed))
+            tmp.chmod(0o644)
+            os.replace(tmp, folder / name)
+        _inputs_dirs[shared.digest] = folder
+        return folder
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+        target.chmod(0o644)
+
+
+# ---- the grading machine's side ----------------------------------------------------------
+
+
+def run_on_cluster(
+    scheduler,
+    todo: Mapping[str, Path],
+    config: AssignmentConfig,
+    budget: Budget,
+    work: Path,
+    isolation: str | None = None,
+) -> Iterator[tuple[str, RunRecord]]:
+    """Run phase 1 of every submission in `todo` on the Dask cluster at `scheduler`.
+
+    Args:
+        scheduler: the scheduler's address (`tcp://host:8786`), or a `distributed.Client`.
+        todo: submission id -> what the student handed in (on this machine).
+        config: the assignment's settings.
+        budget: the training budget.
+        work: OUT's work directory, holding the reference's shared inputs (`SHARED_FILES`);
+            each submission's artifacts are unpacked into `run_dir(work, id)/job/out`.
+        isolation: force `full` or `limited` sandboxing on the workers; default: each
+            worker's best (the level is recorded in every result).
+
+    Yields:
+        (id, RunRecord) once per submission, as runs finish, with `out_dir` local.
+
+    Raises:
+        GraderError: `distributed` is not installed, the scheduler cannot be reached, no
+            worker joined, or the workers differ from this machine (versions, grader code,
+            isolation).
+    """
+    if not todo:
+        return
+    try:
+        import distributed
+    except ImportError:
+        raise GraderError(
+            "--scheduler needs Dask's `distributed` package",
+            "pip install -e '.[dask]' (on this machine and on every worker)",
+        ) from None
+    client, owned = _connect(distributed, scheduler)
+    pending: dict = {}
+    try:
+        facts = environment_facts()
+        _check_workers(client, facts, isolation)
+        shared_data = shared_inputs(work)
+        context = _context(shared_data, config, budget, isolation, facts)
+        portable = dataclasses.replace(config, budgets={})  # MappingProxyType does not pickle
+        jobs: dict[str, tuple[RemoteJob, str]] = {}
+        for sid, path in todo.items():
+            chash, refused = _validate(Path(path), sid, work)
+            if refused is not None:
+                yield sid, refused
+                continue
+            is_dir, data = submission_payload(Path(path))
+            job = RemoteJob(sid, Path(path).name, is_dir, data, portable, budget, isolation, facts)
+            jobs[sid] = (job, chash)
+        if not jobs:
+            return
+        shared = client.scatter(shared_data, broadcast=True, hash=False)
+        attempts = collections.Counter()
+
+        def submit(sid: str):
+            job, chash = jobs[sid]
+            key = task_key(sid, chash, context)
+            if attempts[sid]:
+                key = f"{key}-again{attempts[sid]}"
+            future = client.submit(run_remote, job, shared, key=key, retries=RETRIES)
+            pending[future] = sid
+            return future
+
+        queue = distributed.as_completed([submit(sid) for sid in jobs], loop=client.loop)
+        done: set[str] = set()
+        for future in queue:
+            sid = pending.pop(future)
+            if sid in done:
+                continue
+            try:
+                result = future.result()
+            except distributed.CancelledError as exc:
+                if attempts[sid] < RESUBMITS:
+                    attempts[sid] += 1
+                    if shared.status != "finished":
+                        log.warning("the shared inputs were lost: scattering them again")
+                        shared = client.scatter(shared_data, broadcast=True, hash=False)
+                    log.warning("%s: task cancelled (%s), submitting it again", sid, exc)
+                    queue.add(submit(sid))
+                    continue
+                record = _failed(sid, jobs[sid][1], f"the task was cancelled: {exc}")
+            except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch
+                record = _failed(sid, jobs[sid][1], f"{type(exc).__name__}: {exc}")
+            else:
+                record = receive(result, sid, jobs[sid][1], work, config)
+                log.info("%s: %s on %s (%s)", sid, record.status, result.worker, result.host)
+            done.add(sid)
+            del future
+            yield sid, record
+    finally:
+        if pending:
+            client.cancel(list(pending))
+        if owned:
+            client.close()
+
+
+def _connect(distributed, scheduler):
+    if isinstance(scheduler, distributed.Client):
+        return scheduler, False
+    try:
+        client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise GraderError(
+            f"cannot reach the Dask scheduler at {scheduler}: {exc}",
+            "start one with `dask scheduler` and pass its address (tcp://host:8786)",
+        ) from None
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT)
+    except (TimeoutError, OSError):
+        client.close()
+        raise GraderError(
+            f"no Dask worker joined the scheduler at {scheduler} within {WORKER_WAIT} s",
+            f"start workers with `dask worker {scheduler} --nthreads 1`",
+        ) from None
+    return client, True
+
+
+def _check_workers(client, facts: Mapping[str, str], isolation: str | None) -> None:
+    """Refuse workers whose versions, grader code or isolation differ from what is asked."""
+    found = client.run(environment_facts)
+    for address, theirs in sorted(found.items()):
+        for key, ours in facts.items():
+            if theirs.get(key) != ours:
+                raise GraderError(
+                    f"worker {address} has {key} {theirs.get(key)}, this machine {ours}",
+                    "install the same Python, TensorFlow, Keras, NumPy and grader commit on "
+                    "every worker (pip install -e '.[dask]')",
+                )
+    levels = client.run(_isolation)
+    limited = sorted(a for a, (level, _) in levels.items() if level != "full")
+    if isolation == "full" and limited:
+        why = levels[limited[0]][1]
+        raise GraderError(
+            f"full isolation unavailable on worker {limited[0]}: {why}",
+            "run the workers as root with util-linux, or pass --isolation limited",
+        )
+    if limited and isolation is None:
+        log.warning("workers with limited isolation only: %s", ", ".join(limited))
+
+
+def _isolation() -> tuple[str, str]:
+    from grader.sandbox import isolation_level
+
+    return isolation_level()
+
+
+def _validate(path: Path, sid: str, work: Path) -> tuple[str, RunRecord | None]:
+    """The content hash, and a record if the submission is refused (as a local run would)."""
+    from grader.submission import SubmissionError, content_hash, prepare
+
+    try:
+        chash = content_hash(path)
+    except OSError:
+        chash = ""
+    scratch = Path(tempfile.mkdtemp(prefix=f".{sid}.check.", dir=work))
+    try:
+        prepare(path, scratch / "code")
+    except SubmissionError as exc:
+        record = RunRecord(sid, "sandbox_error", f"submission refused: {exc}", "none", chash,
+                           None, 0.0)  # fmt: skip
+        return chash, record
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return chash, None
+
+
+def _failed(sid: str, chash: str, why: str) -> RunRecord:
+    return RunRecord(
+        sid, "sandbox_error", f"the cluster could not run this submission: {why}"[:500],
+        "none", chash, None, 0.0,
+    )  # fmt: skip
+
+
+def receive(
+    result: RemoteResult, sid: str, chash: str, work: Path, config: AssignmentConfig
+) -> RunRecord:
+    """Unpack a worker's result into `run_dir(work, sid)` (replacing any earlier run of that
+    submission) atomically: a reader sees the old run or the new one, never half of one."""
+    data = dict(result.record)
+    target = run_dir(work, sid)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{sid}.incoming.", dir=target.parent))
+    out_dir: Path | None = Path(data["out_dir"]) if data.get("out_dir") else None
+    try:
+        if result.artifacts is not None and data.get("out_dir") == _PACKED:
+            try:
+                unpack_archive(
+                    result.artifacts, staging / "job" / "out",
+                    max_bytes=config.limits.job_size_mib << 20, max_files=MAX_ARTIFACT_FILES,
+                )  # fmt: skip
+            except UnsafeArchive as exc:
+                return RunRecord(
+                    sid, "sandbox_error", f"the run's artifacts were refused: {exc}"[:500],
+                    str(data.get("isolation", "none")), chash, None,
+                    float(data.get("duration", 0.0)),
+                )  # fmt: skip
+            out_dir = target / "job" / "out"
+        elif data.get("out_dir") == _PACKED:
+            out_dir = None
+        if target.exists():
+            old = target.with_name(f".{sid}.replaced.{os.getpid()}")
+            os.rename(target, old)
+            os.rename(staging, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    fields = {f.name for f in dataclasses.fields(RunRecord)}
+    data = {k: v for k, v in data.items() if k in fields}
+    return RunRecord(**{**data, "id": sid, "content_hash": chash, "out_dir": out_dir,
+                        "notes": tuple(data.get("notes", ()))})  # fmt: skip

@@ -1,0 +1,464 @@
+"""Does phase 1 on a Dask cluster give the same results as a local run, safely and robustly?
+
+The cluster is a `LocalCluster(n_workers=2, threads_per_worker=1, processes=True)`: real worker
+processes (with nannies) on this machine, talking TCP, sharing nothing with the grader but what
+`grader.distributed` ships. Submissions are graded with the `quick` budget; the reference's run
+comes from the reference cache (~/.cache/keras-grader, or KERAS_GRADER_CACHE).
+About 2 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import warnings
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import distributed as gd
+from grader.errors import GraderError
+from grader.phase1 import run_dir
+
+REPO = Path(__file__).resolve().parent.parent
+REFERENCE = REPO / "reference" / "mnist"
+STUBS = REPO / "assignments" / "mnist"
+MODULES = ("preprocessing", "models", "training")
+
+
+# ---- archives: the rules of untrusted zips ---------------------------------------------------
+
+
+def _zip(*entries: tuple[str, bytes, int]) -> bytes:
+    """A zip with entries (name, data, unix mode incl. file type)."""
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buf, "w") as zf:
+        warnings.simplefilter("ignore")  # the duplicate entry is on purpose
+        for name, data, mode in entries:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = mode << 16
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+REG = stat.S_IFREG | 0o644
+UNSAFE = {
+    "absolute": _zip(("/etc/evil", b"x", REG)),
+    "dotdot": _zip(("arrays/../../evil", b"x", REG)),
+    "backslash": _zip(("..\\evil", b"x", REG)),
+    "drive": _zip(("C:/evil", b"x", REG)),
+    "symlink": _zip(("manifest.json", b"/etc/passwd", stat.S_IFLNK | 0o777)),
+    "fifo": _zip(("pipe", b"", stat.S_IFIFO | 0o644)),
+    "duplicate": _zip(("a.json", b"1", REG), ("a.json", b"2", REG)),
+    "too_deep": _zip(("/".join(["d"] * 20) + "/f", b"x", REG)),
+    "too_big": _zip(("big.npy", b"\0" * 5000, REG)),
+    "too_many": _zip(*((f"f{i}", b"", REG) for i in range(12))),
+    "not_a_zip": b"PK\x03\x04 certainly not a zip",
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSAFE), ids=sorted(UNSAFE))
+def test_unpack_refuses_unsafe_archives(tmp_path, case):
+    """Is every kind of unsafe artifact archive refused, with nothing written outside dest?"""
+    with pytest.raises(gd.UnsafeArchive):
+        gd.unpack_archive(UNSAFE[case], tmp_path / "out", max_bytes=4096, max_files=10)
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")}
+    assert all(p == "out" or p.startswith("out/") for p in written)
+    assert not any(p.is_symlink() for p in tmp_path.rglob("*"))
+
+
+def test_unpack_counts_real_bytes_not_headers(tmp_path):
+    """Is an entry whose header understates its size stopped at the cap all the same?"""
+    data = bytearray(_zip(("a.npy", b"\0" * 100_000, REG)))
+    # Forge both size fields (local header and central directory) to claim 10 bytes.
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 24 : central + 28] = (10).to_bytes(4, "little")
+    data[22:26] = (10).to_bytes(4, "little")
+    with pytest.raises(gd.UnsafeArchive):
+        gd.unpack_archive(bytes(data), tmp_path / "out", max_bytes=50_000, max_files=10)
+
+
+def test_pack_keeps_regular_files_only(tmp_path):
+    """Does packing a sandbox's out/ skip symlinks and fifos, and round-trip the rest exactly?"""
+    src = tmp_path / "src"
+    (src / "arrays").mkdir(parents=True)
+    (src / "manifest.json").write_text('{"finished": true}')
+    (src / "arrays" / "x.npz").write_bytes(os.urandom(3000))
+    (src / "leak").symlink_to("/etc/passwd")
+    (src / "linkdir").symlink_to("/etc", target_is_directory=True)
+    os.mkfifo(src / "pipe")
+    packed = gd.pack_tree(src, max_bytes=1 << 20)
+    gd.unpack_archive(packed, tmp_path / "dst", max_bytes=1 << 20, max_files=10)
+    got = sorted(p.relative_to(tmp_path / "dst").as_posix() for p in (tmp_path / "dst").rglob("*"))
+    assert got == ["arrays", "arrays/x.npz", "manifest.json"]
+    assert (tmp_path / "dst/arrays/x.npz").read_bytes() == (src / "arrays/x.npz").read_bytes()
+
+
+def test_pack_leaves_out_what_exceeds_the_cap(tmp_path):
+    """Are files beyond the size cap left out (reported missing later), not truncated?"""
+    (tmp_path / "small").write_bytes(b"a" * 100)
+    (tmp_path / "large").write_bytes(b"b" * 10_000)
+    names = zipfile.ZipFile(io.BytesIO(gd.pack_tree(tmp_path, max_bytes=1000))).namelist()
+    assert names == ["small"]
+
+
+def test_directory_payload_round_trips_to_the_same_content_hash(tmp_path):
+    """Does a directory shipped to a worker hash (and so grade) like the original?"""
+    from grader.submission import content_hash
+
+    src = tmp_path / "bob"
+    (src / "helpers").mkdir(parents=True)
+    for name in MODULES:
+        (src / f"{name}.py").write_text((REFERENCE / f"{name}.py").read_text())
+    (src / "helpers" / "util.py").write_text("X = 1\n")
+    (src / "__pycache__").mkdir()
+    (src / "__pycache__" / "junk.pyc").write_bytes(b"\0" * 10)
+    is_dir, data = gd.submission_payload(src)
+    assert is_dir
+    gd.unpack_archive(data, tmp_path / "copy" / "bob", max_bytes=1 << 20, max_files=100)
+    assert content_hash(tmp_path / "copy" / "bob") == content_hash(src)
+    single = tmp_path / "carol.py"
+    single.write_text("x = 1\n")
+    assert gd.submission_payload(single) == (False, b"x = 1\n")
+
+
+def test_task_keys_follow_content_and_context():
+    """Do equal keys mean equal work, and does any change of code or settings change the key?"""
+    key = gd.task_key("alice", "c0ffee", "ctx")
+    assert key == gd.task_key("alice", "c0ffee", "ctx")
+    assert key.startswith("keras-grader-run-alice-")
+    others = {gd.task_key("bob", "c0ffee", "ctx"), gd.task_key("alice", "beef", "ctx"),
+              gd.task_key("alice", "c0ffee", "ctx2")}  # fmt: skip
+    assert key not in others and len(others) == 3
+
+
+def test_receive_replaces_an_earlier_run_and_points_at_local_artifacts(tmp_path):
+    """Does a worker's result land in work/<id>/job/out, replacing a stale run atomically?"""
+    from grader.config import find_assignment
+
+    config = find_assignment("mnist")
+    stale = run_dir(tmp_path, "alice") / "job" / "out"
+    stale.mkdir(parents=True)
+    (stale / "old.json").write_text("{}")
+    artifacts = _zip(("manifest.json", b'{"finished": true}', REG))
+    record = {"id": "alice", "status": "ok", "detail": "", "isolation": "full",
+              "content_hash": "remote", "out_dir": "<artifacts>", "duration": 1.5,
+              "stdout": "hi", "stderr": "", "notes": ["a note"]}  # fmt: skip
+    result = gd.RemoteResult(record, artifacts, "tcp://w:1", "w")
+    got = gd.receive(result, "alice", "local-hash", tmp_path, config)
+    assert got.out_dir == run_dir(tmp_path, "alice") / "job" / "out"
+    assert sorted(p.name for p in got.out_dir.iterdir()) == ["manifest.json"]
+    assert (got.status, got.content_hash, got.notes, got.stdout) == (
+        "ok", "local-hash", ("a note",), "hi")  # fmt: skip
+    assert [p.name for p in run_dir(tmp_path, "alice").parent.iterdir()] == ["alice"]  # no staging
+
+    bad = gd.RemoteResult(record, UNSAFE["symlink"], "tcp://w:1", "w")
+    got = gd.receive(bad, "alice", "local-hash", tmp_path, config)
+    assert got.status == "sandbox_error" and got.out_dir is None
+    assert "refused" in got.detail
+
+
+def test_missing_distributed_is_a_clear_error(tmp_path, monkeypatch):
+    """Without the dask extra, does --scheduler fail with a hint instead of a traceback?"""
+    from grader.config import find_assignment
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    config = find_assignment("mnist")
+    with pytest.raises(GraderError, match="distributed") as info:
+        list(gd.run_on_cluster("tcp://127.0.0.1:1", {"a": tmp_path}, config,
+                               config.budget("quick"), tmp_path))  # fmt: skip
+    assert "[dask]" in info.value.hint
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
+    """Is a scheduler that does not answer reported as such, quickly?"""
+    pytest.importorskip("distributed")
+    from grader.config import find_assignment
+
+    monkeypatch.setattr(gd, "CONNECT_TIMEOUT", 2)
+    config = find_assignment("mnist")
+    with pytest.raises(GraderError, match="cannot reach the Dask scheduler"):
+        list(gd.run_on_cluster("tcp://127.0.0.1:9", {"a": tmp_path}, config,
+                               config.budget("quick"), tmp_path))  # fmt: skip
+
+
+# ---- a class, graded locally and on a cluster ------------------------------------------------
+
+
+def _make_class(root: Path) -> Path:
+    """Three submissions in three forms: the reference zipped, the stubs as a folder, and a
+    partially wrong single .py (256 hidden units, labels not one-hot)."""
+    subs = root / "class"
+    subs.mkdir(parents=True)
+    with zipfile.ZipFile(subs / "alice.zip", "w") as zf:
+        for name in MODULES:
+            zf.write(REFERENCE / f"{name}.py", f"alice/{name}.py")
+    (subs / "bob").mkdir()
+    for name in MODULES:
+        (subs / "bob" / f"{name}.py").write_text((STUBS / f"{name}.py").read_text())
+    code = "\n\n".join((REFERENCE / f"{name}.py").read_text() for name in MODULES)
+    wrong = code.replace("layers.Dense(512,", "layers.Dense(256,")
+    wrong = wrong.replace(
+        'return keras.utils.to_categorical(labels, num_classes).astype("float32")',
+        'return labels.astype("float32")',
+    )
+    assert wrong.count("256") == 1 and "to_categorical" not in wrong
+    (subs / "carol.py").write_text(wrong)
+    return subs
+
+
+LOCAL_GRADE = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    from grader.pipeline import GradeRequest, entries_of, grade
+    outcome = grade(GradeRequest(entries_of(Path(sys.argv[1])), Path(sys.argv[2]),
+                                 budget="quick", workers=2))
+    print(json.dumps({"graded": list(outcome.graded),
+                      "dask": sorted(m for m in sys.modules
+                                     if m.split(".")[0] in ("dask", "distributed"))}))
+    """
+)
+
+
+def _results(out: Path) -> dict:
+    from grader.results import from_dict
+
+    return {
+        p.parent.name: from_dict(json.loads(p.read_text())["result"])
+        for p in sorted(out.glob("*/details.json"))
+    }
+
+
+def _comparable(result) -> dict:
+    """What must not depend on where phase 1 ran: status, checks, scores, feedback, models."""
+    from grader.results import score, to_dict
+
+    data = to_dict(result)
+    for volatile in ("timings", "graded_at", "stdout", "stderr"):
+        data.pop(volatile)
+    return {"score": score(result), **data}
+
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory) -> Path:
+    return _make_class(tmp_path_factory.mktemp("distributed"))
+
+
+@pytest.fixture(scope="module")
+def local_run(classroom, tmp_path_factory) -> dict:
+    """The class graded locally, in a fresh interpreter (which must not import Dask)."""
+    out = tmp_path_factory.mktemp("local") / "OUT"
+    proc = subprocess.run(
+        [sys.executable, "-c", LOCAL_GRADE, str(classroom), str(out)],
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    facts = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert facts["graded"] == ["alice", "bob", "carol"]
+    return {"facts": facts, "results": _results(out)}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster:  # fmt: skip
+        yield cluster
+
+
+def test_a_local_grade_never_imports_dask(local_run):
+    """Without --scheduler, is nothing of Dask imported (a local run pays nothing for it)?"""
+    assert local_run["facts"]["dask"] == []
+
+
+@pytest.mark.slow
+def test_cluster_results_equal_local_results(classroom, local_run, cluster, tmp_path):
+    """Does grading on a cluster give exactly the local run's scores, checks and accuracies?"""
+    from grader.pipeline import GradeRequest, entries_of, grade
+
+    outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", budget="quick",
+                                 scheduler=cluster.scheduler_address))  # fmt: skip
+    assert outcome.graded == ("alice", "bob", "carol")
+    remote = _results(tmp_path / "OUT")
+    local = local_run["results"]
+    assert sorted(remote) == sorted(local)
+    for sid in local:
+        assert _comparable(remote[sid]) == _comparable(local[sid]), sid
+    # Sanity: the three differ, so equality above is not vacuous.
+    scores = {sid: _comparable(r)["score"] for sid, r in local.items()}
+    assert scores["alice"] > scores["carol"] > scores["bob"] == 0
+    assert all(m.test_accuracy for m in remote["alice"].models)
+    for sid in local:  # artifacts are local files, under this OUT
+        out_dir = run_dir(tmp_path / "OUT" / ".work", sid) / "job" / "out"
+        assert (out_dir / "manifest.json").is_file()
+        record = json.loads((out_dir.parent.parent / "record.json").read_text())
+        assert record["out_dir"] == str(out_dir)
+
+
+def test_workers_with_other_versions_are_refused(cluster, tmp_path, monkeypatch):
+    """Is a cluster whose workers run other library versions refused before any work?"""
+    from grader.config import find_assignment
+
+    # Only this process sees the patch: the workers report their real versions.
+    monkeypatch.setattr(gd, "_dist_version", lambda *names: "0.0.0-elsewhere")
+    config = find_assignment("mnist")
+    with pytest.raises(GraderError, match="numpy|keras|tensorflow"):
+        list(gd.run_on_cluster(cluster.scheduler_address, {"a": tmp_path}, config,
+                               config.budget("quick"), tmp_path))  # fmt: skip
+
+
+# ---- a worker killed while its sandbox trains -----------------------------------------------
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def _parent(pid: int) -> int:
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat_line.rsplit(")", 1)[1].split()[1])
+
+
+def _training_sandbox(worker_pids: set[int]) -> tuple[int, int, str] | None:
+    """(worker pid, runner pid, submission id) of a sandbox whose runner is training now."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        runner = int(entry.name)
+        argv = _cmdline(runner)
+        if not any(a.endswith("runner.py") for a in argv):
+            continue
+        chain, pid = [], runner
+        while pid > 1:
+            pid = _parent(pid)
+            chain.append(pid)
+        worker = next((p for p in chain if p in worker_pids), None)
+        init = next((p for p in chain if any(a.endswith("sandbox_init.py") for a in _cmdline(p))),
+                    None)  # fmt: skip
+        if worker is None or init is None:
+            continue
+        try:  # the runner's cwd is the job's work/; its manifest is in the sibling out/
+            manifest = json.loads(Path(f"/proc/{runner}/cwd/../out/manifest.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if str(manifest.get("current") or "").startswith("train:"):
+            sid = Path(_cmdline(init)[-1]).parent.parent.name
+            return worker, runner, sid
+    return None
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_training_loses_and_duplicates_nothing(
+    classroom, local_run, tmp_path, caplog
+):
+    """When a worker dies (SIGKILL) while its sandbox trains, is that submission run again on
+    another worker, its sandbox gone with the worker, and every result there exactly once?"""
+    distributed = pytest.importorskip("distributed")
+    from grader.pipeline import GradeRequest, entries_of, grade
+
+    caplog.set_level(logging.INFO, logger="grader.distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.CRITICAL,
+    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        pids = client.run(os.getpid)
+        by_pid = {pid: address for address, pid in pids.items()}
+        killed: dict = {}
+
+        def kill_one_in_training():
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not killed:
+                found = _training_sandbox(set(by_pid))
+                if found:
+                    worker, runner, sid = found
+                    os.kill(worker, signal.SIGKILL)
+                    killed.update(address=by_pid[worker], runner=runner, sid=sid)
+                    return
+                time.sleep(0.02)
+
+        killer = threading.Thread(target=kill_one_in_training, daemon=True)
+        killer.start()
+        outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", budget="quick",
+                                     scheduler=cluster.scheduler_address))  # fmt: skip
+        killer.join(timeout=5)
+
+    assert killed, "no sandbox was seen training"
+    assert not Path(f"/proc/{killed['runner']}").exists(), "the sandbox outlived its worker"
+    # The killed submission was finished by another worker process (a new address).
+    done_on = {}
+    for record in caplog.records:
+        if record.name == "grader.distributed" and " on tcp://" in record.getMessage():
+            sid, rest = record.getMessage().split(": ", 1)
+            assert sid not in done_on, f"{sid} reported twice"
+            done_on[sid] = rest.split(" on ", 1)[1].split(" ")[0]
+    assert sorted(done_on) == ["alice", "bob", "carol"]
+    assert done_on[killed["sid"]] != killed["address"]
+    # Nothing lost, nothing twice, and the same grades as the local run.
+    assert outcome.graded == ("alice", "bob", "carol")
+    rows = (tmp_path / "OUT" / "grades.csv").read_text().strip().splitlines()[1:]
+    assert sorted(r.split(",")[0] for r in rows) == ["alice", "bob", "carol"]
+    remote = _results(tmp_path / "OUT")
+    for sid, result in local_run["results"].items():
+        assert _comparable(remote[sid]) == _comparable(result), sid
+
+
+@pytest.mark.slow
+def test_lost_inputs_are_scattered_again(classroom, tmp_path, caplog):
+    """When the only worker holding the scattered inputs dies, are they scattered again and
+    the cancelled runs resubmitted, each submission still reported exactly once?"""
+    distributed = pytest.importorskip("distributed")
+    from grader.config import find_assignment
+    from grader.data import dataset_label, load_mnist
+    from grader.phase1 import run_reference
+
+    caplog.set_level(logging.INFO, logger="grader.distributed")
+    config = find_assignment("mnist")
+    budget = config.budget("quick")
+    work = tmp_path / "work"
+    run_reference(config, load_mnist("bundled"), budget, dataset_label("bundled"), work)
+    todo = {"bob": classroom / "bob", "carol": classroom / "carol.py"}
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.CRITICAL,
+    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        (pid,) = client.run(os.getpid).values()
+
+        def kill_when_a_sandbox_runs():
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                for entry in Path("/proc").iterdir():
+                    if entry.name.isdigit() and any(
+                        a.endswith("runner.py") for a in _cmdline(int(entry.name))
+                    ):
+                        os.kill(pid, signal.SIGKILL)
+                        return
+                time.sleep(0.02)
+
+        killer = threading.Thread(target=kill_when_a_sandbox_runs, daemon=True)
+        killer.start()
+        got = list(gd.run_on_cluster(cluster.scheduler_address, todo, config, budget, work))
+        killer.join(timeout=5)
+    assert sorted(sid for sid, _ in got) == ["bob", "carol"]
+    assert all(record.status == "ok" for _, record in got), got
+    messages = [r.getMessage() for r in caplog.records if r.name == "grader.distributed"]
+    assert any("scattering them again" in m for m in messages), messages
