@@ -235,6 +235,8 @@ def gradescope(submission, results, assignment, data, budget):
     single = [p for p in files if p.suffix in (".py", ".ipynb", ".zip")]
     if len(files) == 1 and single:
         entry = single[0]
+    elif len(files) == 1 and files[0].is_dir():  # a folder uploaded whole
+        entry = files[0]
     else:  # the three modules uploaded side by side
         entry = submission
     with tempfile.TemporaryDirectory(prefix="keras-grader-") as tmp:

@@ -132,6 +132,8 @@ def grade(
     out.mkdir(parents=True, exist_ok=True)
     work = out / WORK
     work.mkdir(exist_ok=True)
+    for stale in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:  # left by a killed run
+        stale.unlink(missing_ok=True)
 
     entries = {submission_id(p): Path(p) for p in request.submissions}
     done: dict[str, SubmissionResult] = {}

@@ -131,7 +131,7 @@ CASES = {
         "fill_job_dir/submission.py",
         limits={"job_size_mib": 64},
         status="crash",
-        detail=("exited with code 1", "while running flatten_and_scale"),
+        detail=("the job directory filled up (limit 64 MiB)", "while running flatten_and_scale"),
         calls={"flatten_and_scale": ("running", None, "")},
         stderr=("No space left on device",),
     ),

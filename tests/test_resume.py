@@ -349,11 +349,6 @@ def test_reruns_keep_unchanged_regrade_changed_and_force_all(klass, env, uninter
     assert_complete(out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="limited isolation starts the runner in its own session (os.setsid in "
-    "sandbox_init.set_rlimits) with no parent-death signal: it outlives a SIGKILLed grader",
-)
 def test_sigkill_with_limited_isolation_leaves_no_student_process(tmp_path, env):
     """With limited isolation too, does killing the grader end the student's process?"""
     (tmp_path / "class").mkdir()
