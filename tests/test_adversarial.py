@@ -331,7 +331,12 @@ class Host:
             if now[key] != before[key]:
                 changed = set(now[key].items()) ^ set(before[key].items())
                 problems.append(f"{key} changed: {sorted(changed)[:5]}")
-        work_now = {k: v for k, v in now["work"].items() if Path(k).parts[0] not in job_ids}
+
+        def in_a_job(key: str) -> bool:  # OUT/.work/runs/<id>/... belongs to that run
+            parts = Path(key).parts
+            return parts == ("runs",) or (parts[:1] == ("runs",) and parts[1] in job_ids)
+
+        work_now = {k: v for k, v in now["work"].items() if not in_a_job(k)}
         if work_now != before["work"]:
             changed = set(work_now.items()) ^ set(before["work"].items())
             problems.append(f"work dir changed outside the jobs: {sorted(changed)[:5]}")
@@ -404,7 +409,7 @@ class Runs:
         )
         seconds = time.monotonic() - started
         uid, leftovers = None, []
-        config_path = self.host.work / case / "job" / "sandbox-config.json"
+        config_path = phase1.run_dir(self.host.work, case) / "job" / "sandbox-config.json"
         if config_path.exists():
             uid = json.loads(config_path.read_text())["uid"]
             deadline = time.monotonic() + 10
@@ -622,7 +627,7 @@ def test_host_reached_through_proc_of_init_is_refused(runs, case):
 def test_fake_results_never_reach_the_host(runs, case):
     """Does a results.json planted from inside the sandbox never appear on the host?"""
     outcome = runs[case]
-    job = runs.host.work / case
+    job = phase1.run_dir(runs.host.work, case)
     assert [p for p in job.rglob("*") if p.name == "results.json"] == []
     assert not (runs.host.work / "results.json").exists()
     assert not (runs.host.out / "results.json").exists()
@@ -879,7 +884,8 @@ def test_refused_submission(case, tmp_path):
     assert words in record.detail
     assert (record.out_dir, record.isolation) == (None, "none")
     assert len(record.content_hash) == 64
-    assert sorted(p.name for p in work.iterdir()) == [case]
+    assert sorted(p.name for p in (work / "runs").iterdir()) == [case]
+    assert sorted(p.name for p in work.iterdir()) == ["runs"]
     assert not (work / "evil.py").exists() and not (tmp_path / "evil.py").exists()
     assert not Path("/tmp/PWNED-abs.py").exists()
     assert str(tmp_path) not in record.detail  # no host paths shown to the student
