@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -85,7 +86,9 @@ def reference_key(config: AssignmentConfig, budget: Budget, data_label: str) -> 
     digest = hashlib.sha256()
     for file in sorted(config.root.glob("*.py")):
         digest.update(file.name.encode() + file.read_bytes())
-    settings = (data_label, repr(budget), config.seed, config.threads, __version__)
+    # The environment too: another venv (other TensorFlow) must not reuse this run.
+    environment = (sys.prefix, sys.version)
+    settings = (data_label, repr(budget), config.seed, config.threads, __version__, environment)
     digest.update(repr(settings).encode())
     digest.update(Path(__file__).with_name("runner.py").read_bytes())
     return digest.hexdigest()

@@ -14,6 +14,7 @@ import functools
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -272,8 +273,8 @@ def classify(
         last = log[-1] if log else f"init exited with {code}"
         return RunOutcome("sandbox_error", f"the sandbox failed: {last[:300]}", level, 0.0)
     stdout, stderr = str(report.get("stdout", "")), str(report.get("stderr", ""))
-    setup_tools = ("chroot:", "setpriv:", "prlimit:", "env:")
-    if report.get("exit_code") in (125, 126, 127) and stderr.lstrip().startswith(setup_tools):
+    setup_tool = re.match(r"\s*(/usr/s?bin/)?(chroot|setpriv|prlimit|env): ", stderr)
+    if report.get("exit_code") in (125, 126, 127) and setup_tool:
         # The sandbox's own tools failed before any student code ran: not the student's crash.
         first = stderr.strip().splitlines()[0][:300]
         return RunOutcome("sandbox_error", f"the sandbox failed: {first}", level, 0.0)

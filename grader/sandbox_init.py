@@ -89,8 +89,16 @@ def build_root(cfg: dict) -> str:
     sh("mount", "-t", "tmpfs", "-o", "size=64m,mode=1777,nosuid,nodev", "tmpfs", f"{root}/dev/shm")
     os.makedirs(f"{root}/proc", exist_ok=True)
     sh("mount", "-t", "proc", "-o", "nosuid,nodev,noexec", "proc", f"{root}/proc")
+    os.makedirs(f"{root}/job", exist_ok=True)
+    size = f"size={cfg['limits']['job_size_mib']}m,mode=0755,uid={uid},gid={uid},nosuid,nodev"
+    sh("mount", "-t", "tmpfs", "-o", size, "tmpfs", f"{root}/job")
+    for sub in ("out", "work", "tmp"):
+        os.makedirs(f"{root}/job/{sub}")
+        os.chown(f"{root}/job/{sub}", uid, uid)
+    bind(f"{root}/job/tmp", f"{root}/tmp", read_only=False)
     # Exactly the interpreter and the venv, at their own paths (pyenv's lives under /root,
-    # mode 700 on the host, which the unprivileged uid could not traverse).
+    # mode 700 on the host, which the unprivileged uid could not traverse). Bound after /tmp,
+    # so a checkout under /tmp is not hidden by the private /tmp.
     for path in cfg["python_paths"]:
         bind(path, f"{root}{path}")
     bind(cfg["runner"], f"{root}/sandbox/runner.py")
@@ -99,13 +107,6 @@ def build_root(cfg: dict) -> str:
     for kind, path in cfg.get("fallback_models", {}).items():
         bind(path, f"{root}/sandbox/fallback_{kind}.json")
     bind(cfg["submission"], f"{root}/submission")
-    os.makedirs(f"{root}/job", exist_ok=True)
-    size = f"size={cfg['limits']['job_size_mib']}m,mode=0755,uid={uid},gid={uid},nosuid,nodev"
-    sh("mount", "-t", "tmpfs", "-o", size, "tmpfs", f"{root}/job")
-    for sub in ("out", "work", "tmp"):
-        os.makedirs(f"{root}/job/{sub}")
-        os.chown(f"{root}/job/{sub}", uid, uid)
-    bind(f"{root}/job/tmp", f"{root}/tmp", read_only=False)
     sh("mount", "-o", "remount,ro", root)
     return root
 
