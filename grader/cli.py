@@ -202,8 +202,7 @@ def demo(out, workers, force):
     from grader.pipeline import GradeRequest, entries_of
 
     request = GradeRequest(submissions=entries_of(EXAMPLES), out=out, workers=workers, force=force)
-    _run_and_summarize(request)
-    click.echo(f"class dashboard: {(out / 'index.html').resolve()}")
+    _run_and_summarize(request)  # ends with the dashboard's path
 
 
 @main.command()

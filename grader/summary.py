@@ -42,8 +42,8 @@ def print_summary(outcome, console: Console | None = None) -> None:
         console.print(f"{len(failures)} submission(s) did not run cleanly:", style="bold")
         for r in failures:
             console.print(f"  {r.id}: {r.status}: {r.status_detail}", markup=False)
-    console.print(f"class dashboard: {Path(outcome.out, 'index.html')}", markup=False)
-    console.print(f"grades: {Path(outcome.out, 'grades.csv')}", markup=False)
+    console.print(f"class dashboard: {Path(outcome.out, 'index.html').resolve()}", markup=False)
+    console.print(f"grades: {Path(outcome.out, 'grades.csv').resolve()}", markup=False)
 
 
 def print_check(result: SubmissionResult, out: Path, console: Console | None = None) -> None:
