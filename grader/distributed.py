@@ -275,6 +275,25 @@ def environment_facts() -> dict[str, str]:
     }
 
 
+ISA_FLAGS = frozenset({
+    "avx", "avx2", "fma", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16",
+    "amx_tile", "amx_bf16", "amx_int8",
+})  # fmt: skip
+"""CPU features that select TensorFlow's (oneDNN's) kernels: where they differ, trained
+weights can differ in the last bits from a run on the grading machine."""
+
+
+def cpu_features() -> list[str]:
+    """This machine's `ISA_FLAGS`, from /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f
+                          if line.startswith("flags")), [])  # fmt: skip
+    except OSError:
+        return []
+    return sorted(ISA_FLAGS.intersection(flags))
+
+
 def _dist_version(*names: str) -> str:
     for name in names:
         try:
@@ -531,6 +550,13 @@ def _check_workers(client, facts: Mapping[str, str], isolation: str | None) -> N
         )
     if limited and isolation is None:
         log.warning("workers with limited isolation only: %s", ", ".join(limited))
+    ours = cpu_features()
+    other = sorted(a for a, theirs in client.run(cpu_features).items() if theirs != ours)
+    if other:
+        log.warning(
+            "workers whose CPU features differ from this machine's (%s): %s; their training "
+            "may differ from a local run in the last bits", " ".join(ours), ", ".join(other),
+        )  # fmt: skip
 
 
 def _isolation() -> tuple[str, str]:
@@ -572,7 +598,7 @@ def receive(
     """Unpack a worker's result into `run_dir(work, sid)` (replacing any earlier run of that
     submission) atomically: a reader sees the old run or the new one, never half of one."""
     data = dict(result.record)
-    target = run_dir(work, sid)
+    target = run_dir(Path(work).absolute(), sid)  # absolute, as a local run's out_dir
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{sid}.incoming.", dir=target.parent))
     out_dir: Path | None = Path(data["out_dir"]) if data.get("out_dir") else None

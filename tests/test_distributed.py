@@ -4,7 +4,7 @@ The cluster is a `LocalCluster(n_workers=2, threads_per_worker=1, processes=True
 processes (with nannies) on this machine, talking TCP, sharing nothing with the grader but what
 `grader.distributed` ships. Submissions are graded with the `quick` budget; the reference's run
 comes from the reference cache (~/.cache/keras-grader, or KERAS_GRADER_CACHE).
-About 2 minutes on 2 cores.
+About a minute on 2 cores.
 """
 
 from __future__ import annotations
@@ -368,6 +368,7 @@ def _training_sandbox(worker_pids: set[int]) -> tuple[int, int, str] | None:
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")  # a restarted worker
 def test_a_worker_killed_mid_training_loses_and_duplicates_nothing(
     classroom, local_run, tmp_path, caplog
 ):
@@ -423,6 +424,7 @@ def test_a_worker_killed_mid_training_loses_and_duplicates_nothing(
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")  # a restarted worker
 def test_lost_inputs_are_scattered_again(classroom, tmp_path, caplog):
     """When the only worker holding the scattered inputs dies, are they scattered again and
     the cancelled runs resubmitted, each submission still reported exactly once?"""
