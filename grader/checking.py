@@ -156,7 +156,7 @@ class RunView:
             model = self.model(kind, "trained")
             x = self.test_inputs(kind)
             try:
-                self._predictions[kind] = np.asarray(model.predict(x, verbose=0, batch_size=256))
+                self._predictions[kind] = infer(model, x)
             except Exception as exc:  # noqa: BLE001 - wrong input shape and the like
                 fail(
                     f"your trained {kind.upper()} cannot predict your preprocessed test images: "
@@ -169,6 +169,29 @@ class RunView:
         if preds.ndim != 2 or preds.shape[0] != len(labels):
             fail(f"the {kind.upper()} predicts {preds.shape}, not one row per test image")
         return float(np.mean(preds.argmax(axis=1) == labels))
+
+
+INFER_BATCH = 256
+
+
+def infer(model, x: np.ndarray, batch_size: int = INFER_BATCH) -> np.ndarray:
+    """The model's outputs on `x`, as `model.predict(x)` gives them, but called eagerly.
+
+    `predict` traces a `tf.function` for every model it sees, and the grader sees every model
+    once: the eager call in batches is 4x (MLP) to 1.6x (CNN) faster here and gives the same
+    outputs up to float rounding (tests/test_checking.py). Inputs are cast to float32 as
+    `predict`'s data adapter does.
+    """
+    x = np.asarray(x)
+    if x.dtype.kind in "fiub":
+        x = x.astype(np.float32, copy=False)
+    if len(x) == 0:
+        return np.asarray(model.predict(x, verbose=0))
+    outputs = [
+        np.asarray(model(x[i : i + batch_size], training=False))
+        for i in range(0, len(x), batch_size)
+    ]
+    return np.concatenate(outputs)
 
 
 def is_float_dtype(dtype: str) -> bool:

@@ -90,7 +90,9 @@ def reference_key(config: AssignmentConfig, budget: Budget, data_label: str) -> 
     environment = (sys.prefix, sys.version)
     settings = (data_label, repr(budget), config.seed, config.threads, __version__, environment)
     digest.update(repr(settings).encode())
-    digest.update(Path(__file__).with_name("runner.py").read_bytes())
+    # The runner and the sandbox's init (which sets the runner's environment: threads, oneDNN).
+    for name in ("runner.py", "sandbox_init.py"):
+        digest.update(Path(__file__).with_name(name).read_bytes())
     return digest.hexdigest()
 
 

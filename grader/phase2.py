@@ -96,6 +96,7 @@ def start_session(
         "phase1_done": str(work / DONE_MARKER),
         "reference": _entry(reference),
         "submissions": entries,
+        "exit_fast": True,
     }
     plan_path = work / "phase2-plan.json"
     plan_path.write_text(json.dumps(plan, indent=1))

@@ -100,13 +100,14 @@ CASES: dict[str, Expected] = {
         },
     ),
     # The CNN's last Dense has no activation: layer and softmax checks, and a linear output
-    # trained with categorical_crossentropy does not learn (measured 10.0%: no credit).
+    # trained with categorical_crossentropy barely learns (measured 38.2% against the
+    # reference's 75.7%, 10.0% with oneDNN off: no credit either way).
     "missing_softmax": Expected(
         77,
         {
             "test_cnn_layers": "yours is Dense(10)",
             "test_cnn_softmax_output": "none (linear)",
-            "test_cnn_test_accuracy": "test accuracy 10.00%",
+            "test_cnn_test_accuracy": "the reference reaches",
         },
     ),
     # The sparse loss with one-hot labels: compile check, and fit()/evaluate() raise in Keras 3,

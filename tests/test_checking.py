@@ -1,0 +1,86 @@
+"""Do the grader's fast measurements of a trained model agree with Keras's own?
+
+Phase 2 calls rebuilt models eagerly (`grader.checking.infer`) and measures the evaluate
+cross-check from that forward pass, falling back to `compile` + `evaluate` only where the
+two could differ. These tests hold the fast path to what `predict` and `evaluate` say, on
+the reference's trained models (the `quick` budget, from the reference cache).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+from grader.checking import RunView, infer  # noqa: E402
+from grader.keras_checks import _quick_evaluate  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> RunView:
+    from grader.config import find_assignment
+    from grader.data import dataset_label, load_mnist
+    from grader.phase1 import run_reference
+
+    config = find_assignment("mnist")
+    record = run_reference(
+        config,
+        load_mnist("bundled"),
+        config.budget("quick"),
+        dataset_label("bundled"),
+        tmp_path_factory.mktemp("work"),
+    )
+    return RunView(id="reference", status=record.status, detail="", out_dir=record.out_dir)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_infer_matches_predict(reference, kind):
+    """Does the eager call give predict's outputs (to float rounding) and the same classes,
+    over several batches and a ragged last one?"""
+    model = reference.model(kind, "trained")
+    x = reference.test_inputs(kind)[:600]
+    fast = infer(model, x, batch_size=256)
+    slow = np.asarray(model.predict(x, verbose=0, batch_size=256))
+    assert fast.shape == slow.shape == (600, 10)
+    assert np.abs(fast - slow).max() < 1e-5
+    assert (fast.argmax(axis=1) == slow.argmax(axis=1)).all()
+
+
+def test_infer_casts_like_predict(reference):
+    """Are float64 and uint8 inputs (unscaled pixels) cast to float32 as predict casts them?"""
+    model = reference.model("mlp", "trained")
+    x = reference.test_inputs("mlp")[:40]
+    assert np.array_equal(infer(model, x.astype(np.float64)), infer(model, x))
+    pixels = (x * 255).round().astype(np.uint8)
+    slow = np.asarray(model.predict(pixels, verbose=0))
+    assert np.abs(infer(model, pixels) - slow).max() < 1e-5
+
+
+def test_infer_wrong_shape_raises(reference):
+    """Does a model fed the wrong shape raise (the check turns it into feedback)?"""
+    model = reference.model("mlp", "trained")
+    with pytest.raises(ValueError):
+        infer(model, reference.test_inputs("cnn")[:8])
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_quick_evaluate_matches_keras(reference, kind):
+    """Is the eager (loss, accuracy) the one Keras's evaluate reports for the same model?"""
+    facts = reference.model_facts(kind)
+    data = reference.artifacts.arrays(facts["eval_data"])
+    model = reference.model(kind, "trained")
+    quick_loss, quick_acc = _quick_evaluate(model, data["x"], data["y"], "categorical_crossentropy")
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    loss, accuracy = model.evaluate(data["x"], data["y"], verbose=0)
+    assert quick_acc == pytest.approx(accuracy, abs=0.5 / len(data["y"]))
+    assert quick_loss == pytest.approx(loss, rel=1e-4, abs=1e-5)
+
+
+def test_quick_evaluate_defers_to_keras(reference):
+    """Labels that are not one-hot: no fast answer, so Keras's evaluate decides."""
+    facts = reference.model_facts("mlp")
+    data = reference.artifacts.arrays(facts["eval_data"])
+    model = reference.model("mlp", "trained")
+    labels = data["y"].argmax(axis=1)
+    assert _quick_evaluate(model, data["x"], labels, "categorical_crossentropy") is None
