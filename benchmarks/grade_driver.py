@@ -4,8 +4,8 @@ Same call as the CLI (`grader.pipeline.grade` with the HTML reports), plus the p
 (`GradeOutcome.phase_seconds`) and per-submission outcomes. For profiling it can also run
 variants of the grader without editing it (each is a monkeypatch of this process only):
 
-  --onednn on         the sandbox's TensorFlow with oneDNN (the sandbox turns it off);
-                      runs a patched copy of grader/sandbox_init.py
+  --onednn on|off     the sandbox's TensorFlow with or without oneDNN (the sandbox turns
+                      it on); runs a patched copy of grader/sandbox_init.py
   --no-overlap        phase 2 after phase 1, not alongside it
   --isolation limited rlimits only: no namespaces, chroot or uid switch
 
@@ -21,10 +21,11 @@ STARTED = time.monotonic()
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-ONEDNN_OFF = '"TF_ENABLE_ONEDNN_OPTS": "0",'
+ONEDNN = re.compile(r'"TF_ENABLE_ONEDNN_OPTS": "[01]",')
 
 
 def patch_onednn(setting: str) -> None:
@@ -33,9 +34,8 @@ def patch_onednn(setting: str) -> None:
 
     source = Path(sandbox.INIT).read_text()
     wanted = f'"TF_ENABLE_ONEDNN_OPTS": "{1 if setting == "on" else 0}",'
-    if ONEDNN_OFF in source:
-        source = source.replace(ONEDNN_OFF, wanted)
-    elif wanted not in source:
+    source, found = ONEDNN.subn(wanted, source)
+    if found != 1:
         raise SystemExit("grade_driver: cannot find the oneDNN setting in sandbox_init.py")
     folder = Path(tempfile.mkdtemp(prefix="grade-driver-"))
     copy = folder / "sandbox_init.py"

@@ -8,7 +8,7 @@
 2. Phase 2 alone on that run (one pytest session), and `import tensorflow` on the host.
 3. The HTML reports of that result.
 4. Whole `grade()` runs (benchmarks/grade_driver.py, fresh OUT) of the reference alone, as
-   the grader is and with one change at a time: oneDNN on in the sandbox, phase 2 after
+   the grader is and with one change at a time: oneDNN off in the sandbox, phase 2 after
    phase 1 instead of alongside, limited isolation; median of --repeats.
 
 Usage: python benchmarks/profile_overhead.py [--budget bundled] [--repeats 3] [--skip-variants]
@@ -211,7 +211,7 @@ def variants(args, assignment: Path, root: Path, cache: Path) -> dict:
     out = {}
     names = {
         "as is": [],
-        "oneDNN on in the sandbox": ["--onednn", "on"],
+        "oneDNN off in the sandbox": ["--onednn", "off"],
         "phase 2 after phase 1": ["--no-overlap"],
         "limited isolation": ["--isolation", "limited"],
         "no HTML reports": ["--no-reports"],

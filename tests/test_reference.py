@@ -24,9 +24,9 @@ REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "mnist"
 
 MLP_FLOOR = 0.89
 """Measured 0.928 with the assignment's seed; 0.915..0.932 over 14 other seeds."""
-CNN_FLOOR = 0.85
-"""Measured 0.936 with the assignment's seed; 0.862..0.953 over 14 other seeds (5 epochs of
-RMSprop on 4,000 images is still noisy)."""
+CNN_FLOOR = 0.88
+"""Measured 0.965 with the assignment's seed; 0.913..0.969 over 14 other seeds (10 epochs of
+RMSprop on 4,000 images still ends in a dip for some seeds)."""
 MLP_PARAMS = 407_050
 CNN_PARAMS = 257_162
 
