@@ -152,6 +152,7 @@ CASES: dict[str, Expected] = {
     "seed_003_2020": Expected(7, SEED_003_HINTS),
 }
 
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> dict[str, SubmissionResult]:
     """Every known-answer case, graded together once."""
@@ -196,4 +197,3 @@ def test_known_answer(results, case):
         assert phrase in checks[name].feedback, f"{name}: {checks[name].feedback}"
     for check in result.checks:  # every case attempted every function
         assert "NotImplementedError" not in check.feedback, check.name
-
