@@ -114,6 +114,7 @@ class GradingSession:
         self.model_reports: dict[str, list] = {}
         self.reference_view = _view(self.plan["reference"])
         self._context = None
+        self.exitstatus: int | None = None
 
     def view(self, sid: str) -> RunView:
         """The submission's view, waiting for its phase-1 record if it is still running."""
@@ -289,7 +290,7 @@ class GradingSession:
         of TensorFlow, about 0.6 s on every grading run (benchmarks/README.md). The runner ends
         the same way.
         """
-        if self.plan.get("exit_fast") and hasattr(self, "exitstatus"):
+        if self.plan.get("exit_fast") and self.exitstatus is not None:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(self.exitstatus)

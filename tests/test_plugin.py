@@ -20,7 +20,7 @@ REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "mnist"
 
 def write_plan(
     pytester: pytest.Pytester, submissions: dict[str, Path | None] | None = None,
-    visibility: str = "all",
+    visibility: str = "all", **extra,
 ) -> Path:  # fmt: skip
     """A phase-2 plan over `submissions` (id -> out_dir), with a reference that has no run."""
     plan = {
@@ -34,6 +34,7 @@ def write_plan(
             {"id": sid, "status": "ok", "detail": "", "out_dir": str(d) if d else None}
             for sid, d in (submissions or {}).items()
         ],
+        **extra,
     }
     path = pytester.path / "plan.json"
     path.write_text(json.dumps(plan))
@@ -350,3 +351,31 @@ def test_visible_plan_never_runs_hidden_checks(pytester, visibility, hidden_runs
         result.assert_outcomes(passed=2)
     else:
         result.assert_outcomes(passed=1, deselected=1)
+
+
+@pytest.mark.parametrize("exit_fast", [False, True], ids=["teardown", "exit-fast"])
+def test_exit_fast_keeps_exit_code_results_and_summary(pytester, tmp_path, exit_fast):
+    """Does the grader's fast exit (os._exit after the last hook) keep what a normal end
+    gives: pytest's exit code (1: checks failed), the results file and the summary line?
+    And does it skip the interpreter's teardown (an atexit handler runs only without it)?"""
+    marker = tmp_path / "teardown-ran"
+    pytester.makeconftest(
+        f"import atexit, pathlib\natexit.register(pathlib.Path({str(marker)!r}).touch)\n"
+    )
+    pytester.makepyfile(test_preprocessing=OUTCOMES)
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    plan = write_plan(pytester, {"alice": folder}, exit_fast=exit_fast)
+    result = run_checks(pytester, plan, "-rN")
+    assert result.ret == 1
+    assert "alice" in read_results(pytester)["submissions"]
+    result.stdout.re_match_lines([r".*\d+ failed.* in [\d.]+s.*"])
+    assert marker.exists() is not exit_fast
+
+
+def test_exit_fast_keeps_collection_error_code(pytester):
+    """A broken check declaration still ends the fast-exiting session with pytest's code 2."""
+    pytester.makepyfile(test_mlp="import pytest\n\n\ndef test_bad(student):\n    pass\n")
+    result = run_checks(pytester, write_plan(pytester, exit_fast=True))
+    assert result.ret == 2
+    assert "no @pytest.mark.check" in result.stdout.str() + result.stderr.str()
