@@ -342,7 +342,16 @@ def check_save_load(student: RunView, kind: str) -> None:
     trained = student.model(kind, "trained")
     loaded = student.model(kind, "loaded")
     x = student.test_inputs(kind)[:PROBE]
-    before, after = infer(trained, x), infer(loaded, x)
+    try:
+        before = infer(trained, x)
+    except Exception as exc:  # noqa: BLE001 - the model does not take the student's inputs
+        fail(f"your trained {kind.upper()} cannot predict your preprocessed test images: "
+             f"{type(exc).__name__}: {str(exc)[:300]}")  # fmt: skip
+    try:
+        after = infer(loaded, x)
+    except Exception as exc:  # noqa: BLE001
+        fail(f"the {kind.upper()} loaded back from its .keras file cannot predict the images "
+             f"the saved one predicts: {type(exc).__name__}: {str(exc)[:300]}")  # fmt: skip
     if before.shape != after.shape or np.abs(before - after).max(initial=0) > 1e-5:
         fail(
             f"the {kind.upper()} loaded back from its .keras file predicts differently from the "

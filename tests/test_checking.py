@@ -8,13 +8,17 @@ the reference's trained models (the `quick` budget, from the reference cache).
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+
 import numpy as np
 import pytest
 
 pytest.importorskip("keras")
 
-from grader.checking import RunView, infer  # noqa: E402
-from grader.keras_checks import _quick_evaluate  # noqa: E402
+from grader.checking import CheckFailure, RunView, infer  # noqa: E402
+from grader.keras_checks import _quick_evaluate, check_evaluate, check_save_load  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +88,57 @@ def test_quick_evaluate_defers_to_keras(reference):
     model = reference.model("mlp", "trained")
     labels = data["y"].argmax(axis=1)
     assert _quick_evaluate(model, data["x"], labels, "categorical_crossentropy") is None
+
+
+# ---- the checks built on them, on a copy of the reference's run with one thing changed ----
+def _edited_run(reference: RunView, tmp_path, edit) -> RunView:
+    """A copy of the reference's artifacts, with `edit(out_dir, manifest)` applied."""
+    out = tmp_path / "out"
+    shutil.copytree(reference.out_dir, out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    edit(out, manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return RunView(id="student", status="ok", detail="", out_dir=out)
+
+
+def _with_evaluate(reference, tmp_path, transform) -> RunView:
+    def edit(out, manifest):
+        record = manifest["calls"]["evaluate:mlp"]
+        record["result"] = transform(*record["result"])
+
+    return _edited_run(reference, tmp_path, edit)
+
+
+def test_evaluate_check_passes_true_numbers(reference, tmp_path):
+    """The numbers the reference's evaluate() returned pass (the fast path agrees)."""
+    check_evaluate(_with_evaluate(reference, tmp_path, lambda loss, acc: [loss, acc]), "mlp")
+
+
+@pytest.mark.parametrize(
+    ("transform", "message"),
+    [
+        (lambda loss, acc: [acc, loss], "returned (accuracy, loss)"),
+        (lambda loss, acc: [loss, acc - 0.1], "evaluate() says accuracy"),
+        (lambda loss, acc: [loss * 2 + 0.1, acc], "evaluate() says loss"),
+        (lambda loss, acc: [loss], "two numbers"),
+    ],
+    ids=["swapped", "accuracy-off", "loss-off", "one-number"],
+)
+def test_evaluate_check_fails_wrong_numbers(reference, tmp_path, transform, message):
+    """Wrong numbers fail with the reason, after Keras's own evaluate confirmed them wrong."""
+    with pytest.raises(CheckFailure, match=re.escape(message)):
+        check_evaluate(_with_evaluate(reference, tmp_path, transform), "mlp")
+
+
+def test_save_load_check_explains_unusable_inputs(reference, tmp_path):
+    """Test inputs the trained MLP cannot take (CNN-shaped): a failed check with the reason,
+    not an error of the grader."""
+
+    def edit(out, manifest):
+        facts = manifest["models"]
+        shutil.copyfile(out / facts["cnn"]["test_inputs"], out / facts["mlp"]["test_inputs"])
+
+    student = _edited_run(reference, tmp_path, edit)
+    with pytest.raises(CheckFailure, match="cannot predict your preprocessed test images"):
+        check_save_load(student, "mlp")
+    check_save_load(_edited_run(reference, tmp_path / "same", lambda out, m: None), "cnn")
