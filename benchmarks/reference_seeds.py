@@ -4,14 +4,13 @@ Trains the reference MLP and CNN on the bundled split under a budget (as tests/t
 does, in this process: no sandbox), once per seed, and prints one line per run and the range.
 The floors of tests/test_reference.py and the figures of reference/mnist/README.md come from it.
 
-    .venv/bin/python benchmarks/reference_seeds.py --seeds 1234 0-13            # ~6 min
+    .venv/bin/python benchmarks/reference_seeds.py --seeds 1234 0-13            # ~4 min
     TF_ENABLE_ONEDNN_OPTS=0 .venv/bin/python benchmarks/reference_seeds.py ...  # oneDNN off
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -19,8 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+from bare_reference import MODULES, REFERENCE, load_module  # noqa: E402
 
 
 def _seeds(values: list[str]) -> list[int]:
@@ -29,15 +30,6 @@ def _seeds(values: list[str]) -> list[int]:
         low, _, high = value.partition("-")
         seeds += list(range(int(low), int(high or low) + 1))
     return seeds
-
-
-def _module(name: str):
-    spec = importlib.util.spec_from_file_location(
-        f"_ref_{name}", ROOT / "reference" / "mnist" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> None:
@@ -54,7 +46,7 @@ def main() -> None:
     from grader.data import load_mnist
     from grader.runner import seed_everything
 
-    pre, models, training = (_module(n) for n in ("preprocessing", "models", "training"))
+    pre, models, training = (load_module(REFERENCE, name, name) for name in MODULES)
     config = find_assignment("mnist")
     budget = config.budget(args.budget)
     (x_train, y_train), (x_test, y_test) = load_mnist("bundled")

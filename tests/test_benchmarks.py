@@ -60,3 +60,20 @@ def test_benchmarks_smoke_run(tmp_path):
     assert b["bare_sum"]["wall"] > 0
     assert set(b["workers2"]["phases"]) >= {"reference", "run", "check", "report"}
     assert "| (a) bare reference script |" in proc.stdout
+
+
+def test_reference_seeds_smoke_run(tmp_path):
+    """Does `benchmarks/reference_seeds.py` train the reference per seed and report each run,
+    the same accuracy for the same seed?"""
+    pytest.importorskip("keras")
+    out = tmp_path / "seeds.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "reference_seeds.py"), "--budget", "quick",
+         "--models", "mlp", "--seeds", "7", "7-8", "--json", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = json.loads(out.read_text())
+    assert [(r["model"], r["seed"]) for r in runs] == [("mlp", 7), ("mlp", 7), ("mlp", 8)]
+    assert runs[0]["accuracy"] == runs[1]["accuracy"] > 0.5
+    assert "mlp: min" in proc.stdout
