@@ -49,6 +49,7 @@ from pathlib import Path, PurePosixPath
 from grader import __version__
 from grader.config import AssignmentConfig, Budget
 from grader.errors import GraderError
+from grader.machine import cpu_features
 from grader.phase1 import RunRecord, run_dir
 
 log = logging.getLogger(__name__)
@@ -273,25 +274,6 @@ def environment_facts() -> dict[str, str]:
         "keras": _dist_version("keras"),
         "tensorflow": _dist_version("tensorflow", "tensorflow-cpu"),
     }
-
-
-ISA_FLAGS = frozenset({
-    "avx", "avx2", "fma", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16",
-    "amx_tile", "amx_bf16", "amx_int8",
-})  # fmt: skip
-"""CPU features that select TensorFlow's (oneDNN's) kernels: where they differ, trained
-weights can differ in the last bits from a run on the grading machine."""
-
-
-def cpu_features() -> list[str]:
-    """This machine's `ISA_FLAGS`, from /proc/cpuinfo (empty where there is none)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f
-                          if line.startswith("flags")), [])  # fmt: skip
-    except OSError:
-        return []
-    return sorted(ISA_FLAGS.intersection(flags))
 
 
 def _dist_version(*names: str) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 from grader import __version__
 from grader.artifacts import ArtifactError, Artifacts, read_json
 from grader.config import AssignmentConfig, Budget
+from grader.machine import cpu_family
 from grader.sandbox import RunOutcome, run_job
 from grader.submission import PreparedSubmission, SubmissionError, prepare
 
@@ -86,8 +87,9 @@ def reference_key(config: AssignmentConfig, budget: Budget, data_label: str) -> 
     digest = hashlib.sha256()
     for file in sorted(config.root.glob("*.py")):
         digest.update(file.name.encode() + file.read_bytes())
-    # The environment too: another venv (other TensorFlow) must not reuse this run.
-    environment = (sys.prefix, sys.version)
+    # The environment too: another venv (other TensorFlow) must not reuse this run, nor may
+    # another CPU family (oneDNN's kernels, and so the last digits of training, differ).
+    environment = (sys.prefix, sys.version, cpu_family())
     settings = (data_label, repr(budget), config.seed, config.threads, __version__, environment)
     digest.update(repr(settings).encode())
     # The runner and the sandbox's init (which sets the runner's environment: threads, oneDNN).

@@ -24,6 +24,7 @@ from grader.config import AssignmentConfig, find_assignment
 from grader.data import budget_name, dataset_label, load_mnist
 from grader.errors import GraderError
 from grader.exports import atomic_write, grades_csv, gradescope_results, junit_xml, write_json
+from grader.machine import cpu_family
 from grader.phase1 import ReferenceFailed, RunRecord, run_dir, run_reference, run_student
 from grader.phase2 import SESSION_SIZE, run_checks, start_session
 from grader.progress import Progress, Quiet
@@ -325,6 +326,7 @@ def _settings(config, budget, budget_key, request, label, reference, work) -> di
     return {
         "grader_version": __version__,
         "versions": versions,
+        "cpu": cpu_family(),
         "seed": config.seed,
         "threads": config.threads,
         "title": config.title,

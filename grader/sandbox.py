@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.config import Budget, Limits
+from grader.machine import ISA_ENV
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "runner.py"
@@ -193,6 +194,7 @@ def run_job(
         "report": str(job_dir / "sandbox.json"),
         "seed": seed,
         "threads": threads,
+        "onednn_max_cpu_isa": os.environ.get(ISA_ENV) or None,
         "job_size_mib": limits.job_size_mib,
         "limits": {
             "memory_mib": limits.memory_mib,

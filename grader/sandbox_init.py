@@ -145,7 +145,7 @@ def set_rlimits(cfg: dict) -> None:
 
 
 def child_env(cfg: dict, home: str, tmp: str) -> dict:
-    return {
+    env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
         "TMPDIR": tmp,
@@ -162,6 +162,9 @@ def child_env(cfg: dict, home: str, tmp: str) -> dict:
         "CUDA_VISIBLE_DEVICES": "",
         "MPLBACKEND": "Agg",
     }
+    if cfg.get("onednn_max_cpu_isa"):  # the grader's cap on oneDNN's kernels (tests/README.md)
+        env["ONEDNN_MAX_CPU_ISA"] = str(cfg["onednn_max_cpu_isa"])
+    return env
 
 
 def start_runner(cfg: dict) -> subprocess.Popen:

@@ -38,6 +38,7 @@ from grader.artifacts import ArtifactError, Artifacts
 from grader.config import TrainSpec, find_assignment
 from grader.data import load_mnist
 from grader.sandbox import SANDBOX_UID_BASE, isolation_level
+from treewalk import iter_files, scan
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"
@@ -231,41 +232,38 @@ class Outcome:
 
 
 def _tree(root: Path, skip: frozenset[str] = frozenset()) -> dict[str, tuple]:
-    """Every path under root (not following links) with its type, size, mtime and mode."""
-    found = {}
+    """Every path under root (not following links) with its type, size, mtime and mode.
+
+    The walk is bounded (tests/scan.py): a submission that built a tree deeper than the
+    limit leaves an `<incomplete>` entry, which then shows as a change.
+    """
     if not root.exists():
-        return found
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = Path(dirpath).relative_to(root)
-        if rel_dir == Path("."):
-            dirnames[:] = [d for d in dirnames if d not in skip]
-            filenames = [f for f in filenames if f not in skip]
-        for name in dirnames + filenames:
-            info = os.lstat(Path(dirpath) / name)
-            found[str(rel_dir / name)] = (
-                stat.S_IFMT(info.st_mode),
-                info.st_size,
-                info.st_mtime_ns,
-                info.st_mode,
-            )
+        return {}
+    walked = scan(root, skip=lambda name, depth: depth == 0 and name in skip)
+    found = {
+        rel: (stat.S_IFMT(info.st_mode), info.st_size, info.st_mtime_ns, info.st_mode)
+        for _, rel, info in walked.entries
+    }
+    for reason in walked.incomplete:
+        found["<incomplete>"] = (reason,)
     return found
 
 
-def _planted(roots: list[Path]) -> list[str]:
-    """Paths under roots owned by a sandbox uid or named like the corpus's plants (PWNED*)."""
-    hits = []
+def _planted(roots: list[Path]) -> tuple[list[str], list[str]]:
+    """Paths under roots owned by a sandbox uid or named like the corpus's plants (PWNED*),
+    and the reasons a scan could not finish (another program's huge or deep tree).
+
+    Shared directories hold whatever other programs left there: the walk never recurses,
+    never follows links, and stops at its limits instead of failing (tests/scan.py).
+    """
+    hits, incomplete = [], []
     for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _: None):
-            dirnames[:] = [d for d in dirnames if d not in (".venv", ".git")]
-            for name in dirnames + filenames:
-                path = os.path.join(dirpath, name)
-                try:
-                    owner = os.lstat(path).st_uid
-                except OSError:
-                    continue
-                if owner in SANDBOX_UIDS or name.startswith("PWNED"):
-                    hits.append(f"{path} (uid {owner})")
-    return hits
+        walked = scan(root, skip=lambda name, depth: name in (".venv", ".git"))
+        incomplete += walked.incomplete
+        for path, _, info in walked.entries:
+            if info.st_uid in SANDBOX_UIDS or os.path.basename(path).startswith("PWNED"):
+                hits.append(f"{path} (uid {info.st_uid})")
+    return hits, incomplete
 
 
 def _processes_of(uid: int) -> list[int]:
@@ -342,10 +340,12 @@ class Host:
             problems.append(f"work dir changed outside the jobs: {sorted(changed)[:5]}")
         new_in_tmp = now["tmp_top"] - before["tmp_top"]
         problems += [f"/tmp/{name} appeared" for name in new_in_tmp if name == "results.json"]
-        planted = [str(p) for p in self.work.rglob("results.json")]
+        planted = [p for p in iter_files(self.work) if os.path.basename(p) == "results.json"]
         planted += [str(p) for p in self.out.glob("*/results.json") if p.parent.name != "alice"]
-        planted += _planted([Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), REPO])
-        return problems + [f"{p} was planted" for p in planted]
+        shared, incomplete = _planted([Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), REPO])
+        for reason in incomplete:  # another program's tree: say so, never fail for it
+            print(f"leak scan incomplete: {reason}")
+        return problems + [f"{p} was planted" for p in planted + shared]
 
 
 # ---- running the cases ------------------------------------------------------------------
@@ -539,8 +539,10 @@ def test_nothing_written_outside_the_job(runs, case):
     """Is the host untouched outside the job directories once the hostile runs are over?"""
     outcome = runs[case]
     assert runs.leaks() == []
-    for path in [outcome.record.out_dir, *outcome.record.out_dir.rglob("*")]:
-        mode = path.lstat().st_mode
+    walked = scan(outcome.record.out_dir)
+    assert walked.incomplete == []
+    for path, _, info in walked.entries:
+        mode = info.st_mode
         assert stat.S_ISREG(mode) or stat.S_ISDIR(mode), f"{path} crossed the boundary"
 
 
@@ -628,7 +630,7 @@ def test_fake_results_never_reach_the_host(runs, case):
     """Does a results.json planted from inside the sandbox never appear on the host?"""
     outcome = runs[case]
     job = phase1.run_dir(runs.host.work, case)
-    assert [p for p in job.rglob("*") if p.name == "results.json"] == []
+    assert [p for p in iter_files(job) if os.path.basename(p) == "results.json"] == []
     assert not (runs.host.work / "results.json").exists()
     assert not (runs.host.out / "results.json").exists()
     assert not Path("/results.json").exists()

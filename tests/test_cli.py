@@ -344,6 +344,7 @@ def test_grading_writes_every_output(graded):
         results = json.loads((out / sid / "results.json").read_text())
         assert {"score", "tests", "extra_data"} <= set(results)
         assert results["extra_data"]["budget"]["name"] == "quick"
+        assert results["extra_data"]["cpu"] == cpu_family()  # what the grades were computed on
         report = (out / sid / "report.html").read_text()
         assert report.rstrip().endswith("</html>")
         for title in HIDDEN:

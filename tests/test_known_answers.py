@@ -9,12 +9,19 @@ The tables below hold what the grader SHOULD say (written from the check code be
 were first graded; the four grader bugs this found were fixed, not tabled).
 
 Accuracy checks (full marks from reference - margin, linear partial credit below) depend on
-training; they are pinned only where the outcome is far from any threshold (measured values in
-the comments). Only `no_scaling` is not: its total score is asserted as a range.
+training, and oneDNN trains differently in the last digits on another CPU family (issue 17:
+44.5% on an AMD EPYC where an Intel Xeon measured 45.1%). So nothing here pins a measured
+figure: a case's accuracy check is pinned only where the outcome holds on any machine (the
+student's pipeline trains exactly like the reference's, so both give the same number on the
+same machine; or it lands more than 5 points from the full-marks and no-credit lines, ten
+times the difference measured between CPU families), and is otherwise
+listed under `may_fail` with the total score as a range. Feedback phrases never hold digits
+that training produced.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +52,9 @@ class Expected:
 
     score: float | tuple[float, float]
     feedback: dict[str, str] = field(default_factory=dict)
+    may_fail: dict[str, str] = field(default_factory=dict)
+    """Checks whose outcome depends on training (how close to a threshold the measured
+    accuracy lands on this CPU family): they may pass or fail; if they fail, with the phrase."""
 
     @property
     def failed(self) -> frozenset[str]:
@@ -69,11 +79,13 @@ CASES: dict[str, Expected] = {
     # on 0..255 pixels costs accuracy (measured MLP 75.8% vs full marks from 80.0%, CNN 65.9% vs
     # 72.7%), but the partial credit is too close to the band's edges to pin: a range.
     "no_scaling": Expected(
-        (60, 75),
+        (60, 90),
         {
             "test_flatten_and_scale": "Divide the pixel values by 255",
             "test_flatten_and_scale_test_images": "Divide the pixel values by 255",
             "test_reshape_for_cnn": "Divide the pixel values by 255",
+        },
+        may_fail={
             "test_mlp_test_accuracy": "the reference reaches",
             "test_cnn_test_accuracy": "the reference reaches",
         },
@@ -91,13 +103,15 @@ CASES: dict[str, Expected] = {
     ),
     # Dense(256) in the MLP: output shape and parameter count of layer 1 differ (the layer
     # sequence compares types and activations, so one wrong size is not charged three times);
-    # accuracy still full (measured 83.1% vs full marks from 80.0%).
+    # accuracy full on the machines measured (83.1% vs full marks from 80.0%), but only 3
+    # points above the line: training decides.
     "units_256": Expected(
-        93,
+        (78, 93),
         {
             "test_mlp_output_shapes": "output shape is (256,); expected (512,)",
             "test_mlp_parameters": "200,960 parameters; expected 401,920",
         },
+        may_fail={"test_mlp_test_accuracy": "the reference reaches"},
     ),
     # The CNN's last Dense has no activation: layer and softmax checks, and a linear output
     # trained with categorical_crossentropy barely learns (measured 38.2% against the
@@ -137,13 +151,13 @@ CASES: dict[str, Expected] = {
     ),
     # Conv2D without padding='same': shapes and the Dense(64) parameters differ (layer types
     # and activations are right), and with the quick budget's 10 CNN steps the unpadded CNN
-    # lags far behind (measured 45.1%, no credit below 65.7%).
+    # lags far behind (measured 45.1% on a Xeon, 44.5% on an EPYC; no credit below 65.7%).
     "cnn_no_padding": Expected(
         78,
         {
             "test_cnn_output_shapes": "Without padding='same'",
             "test_cnn_parameters": "36,928 parameters; expected 200,768",
-            "test_cnn_test_accuracy": "test accuracy 45.10%",
+            "test_cnn_test_accuracy": "the reference reaches",
         },
     ),
     # Seed 003 as written in 2020 (np_utils, RMSprop(lr=...), Convolution2D(border_mode=),
@@ -174,6 +188,15 @@ def test_cases_on_disk_match_the_table():
     assert on_disk == set(CASES)
 
 
+def test_no_expectation_pins_a_measured_figure():
+    """Do the tables hold no figure that training produced (a percentage with decimals)?"""
+    for case, expected in CASES.items():
+        for phrase in {**expected.feedback, **expected.may_fail}.values():
+            assert not re.search(r"\d+\.\d+%", phrase), (case, phrase)
+        if expected.may_fail:
+            assert isinstance(expected.score, tuple), f"{case}: a score that training decides"
+
+
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_known_answer(results, case):
     """Does the case get exactly its expected score, failed checks and feedback phrases?"""
@@ -187,13 +210,14 @@ def test_known_answer(results, case):
     total = score(result)
     failed = {c.name for c in result.checks if not c.passed}
 
-    assert failed == expected.failed
+    assert expected.failed <= failed <= expected.failed | set(expected.may_fail)
     if isinstance(expected.score, tuple):
         low, high = expected.score
         assert low <= total <= high
     else:
         assert total == pytest.approx(expected.score)
-    for name, phrase in expected.feedback.items():
-        assert phrase in checks[name].feedback, f"{name}: {checks[name].feedback}"
+    for name, phrase in {**expected.may_fail, **expected.feedback}.items():
+        if name in failed:
+            assert phrase in checks[name].feedback, f"{name}: {checks[name].feedback}"
     for check in result.checks:  # every case attempted every function
         assert "NotImplementedError" not in check.feedback, check.name

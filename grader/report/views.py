@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping, Sequence
 
+from grader.machine import cpu_label
 from grader.report import charts
 from grader.results import (
     PARTS,
@@ -108,6 +109,7 @@ def settings_view(settings: Mapping[str, object]) -> dict:
         "accuracy_margin": str(settings.get("accuracy_margin", "unknown")),
         "visibility": str(settings.get("visibility") or "all"),
         "versions": [(str(k), str(v)) for k, v in versions.items()],
+        "cpu": cpu_label(cpu) if isinstance(cpu := settings.get("cpu"), Mapping) else "",
         "notes": [str(n) for n in settings.get("notes") or ()],
     }
 
