@@ -32,13 +32,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from treewalk import iter_files, scan
 
 from grader import phase1
 from grader.artifacts import ArtifactError, Artifacts
 from grader.config import TrainSpec, find_assignment
 from grader.data import load_mnist
 from grader.sandbox import SANDBOX_UID_BASE, isolation_level
-from treewalk import iter_files, scan
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"

@@ -26,6 +26,7 @@ from click.testing import CliRunner
 import grader.pipeline
 from grader import __version__
 from grader.cli import main
+from grader.machine import cpu_family
 from grader.pipeline import GradeOutcome
 from grader.progress import PlainProgress, RichProgress, for_terminal
 from grader.results import CheckResult, SubmissionResult
