@@ -9,6 +9,8 @@ that follows it, with its output shape and parameter count.
 
 from __future__ import annotations
 
+import difflib
+
 from grader.results import LayerInfo, LayerRow
 
 _ACTIVATION_LAYERS = {"ReLU": "relu", "Softmax": "softmax", "ELU": "elu", "LeakyReLU": "leaky_relu"}
@@ -113,26 +115,63 @@ def canonical_layers(model) -> tuple[LayerInfo, ...]:
     return tuple(infos)
 
 
+def _key(layer: LayerInfo) -> tuple[str, str]:
+    return (layer.layer_type or layer.kind.split("(")[0], layer.activation)
+
+
+def align(
+    expected: tuple[LayerInfo, ...], actual: tuple[LayerInfo, ...]
+) -> list[tuple[int | None, int | None]]:
+    """Pairs of (expected index, actual index) after an edit-distance alignment on layer type
+    and activation (as `difflib` does): one extra or missing layer becomes one unpaired row at
+    the place where it occurs, instead of shifting every row after it. Runs that differ are
+    paired position by position."""
+    matcher = difflib.SequenceMatcher(
+        None, [_key(e) for e in expected], [_key(a) for a in actual], autojunk=False
+    )
+    pairs: list[tuple[int | None, int | None]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        n = min(i2 - i1, j2 - j1) if tag in ("equal", "replace") else 0
+        pairs += [(i1 + k, j1 + k) for k in range(n)]
+        pairs += [(k, None) for k in range(i1 + n, i2)]
+        pairs += [(None, k) for k in range(j1 + n, j2)]
+    return pairs
+
+
 def compare(
     expected: tuple[LayerInfo, ...],
     actual: tuple[LayerInfo, ...],
     attributes: tuple[str, ...] = ("kind", "output_shape", "params"),
 ) -> tuple[LayerRow, ...]:
-    """Align two canonical sequences position by position; mark the first divergence."""
+    """Align two canonical sequences (`align`); mark the first divergence."""
     rows = []
     seen_divergence = False
-    for i in range(max(len(expected), len(actual))):
-        exp = expected[i] if i < len(expected) else None
-        act = actual[i] if i < len(actual) else None
+    for i, (e, a) in enumerate(align(expected, actual)):
+        exp = expected[e] if e is not None else None
+        act = actual[a] if a is not None else None
         matches = (
             exp is not None
             and act is not None
-            and all(getattr(exp, a) == getattr(act, a) for a in attributes)
+            and all(getattr(exp, attr) == getattr(act, attr) for attr in attributes)
         )
         first = not matches and not seen_divergence
         seen_divergence = seen_divergence or not matches
         rows.append(LayerRow(i + 1, exp, act, matches, first))
     return tuple(rows)
+
+
+def active_steps(layers: tuple[LayerInfo, ...]) -> tuple[LayerInfo, ...]:
+    """The steps that compute something: without those that have no parameters and keep the
+    shape of what they get (Dropout, GaussianNoise, ActivityRegularization, a lone
+    Activation...). Only the layer-sequence check is about those; output shapes and
+    parameter counts compare the rest, so one Dropout costs one check."""
+    kept, previous = [], None
+    for layer in layers:
+        if layer.params == 0 and previous is not None and layer.output_shape == previous:
+            continue
+        kept.append(layer)
+        previous = layer.output_shape
+    return tuple(kept)
 
 
 def input_shape(model) -> str:

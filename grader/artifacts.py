@@ -30,7 +30,11 @@ ALLOWED_LAYERS = frozenset(
         "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten",
         "Dropout", "SpatialDropout2D", "BatchNormalization", "LayerNormalization", "Reshape",
         "ReLU", "LeakyReLU", "Softmax", "ELU", "ZeroPadding2D", "Rescaling", "Permute",
-        "Identity", "Add", "Concatenate",
+        "Identity", "Add", "Concatenate", "Multiply", "Subtract", "Average", "Maximum",
+        "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization",
+        "SpatialDropout1D", "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling1D",
+        "GlobalMaxPooling1D", "SeparableConv2D", "DepthwiseConv2D", "UpSampling2D",
+        "Cropping2D", "PReLU",
     }
 )  # fmt: skip
 """Built-in layers a submission's model may use and still be rebuilt for grading."""
@@ -62,6 +66,19 @@ ALLOWED_ACTIVATIONS = frozenset(
 ENTRY_KEYS = frozenset(
     {"module", "class_name", "config", "registered_name", "build_config", "name", "inbound_nodes"}
 )
+
+
+FUNCTION_ACTIVATIONS = {
+    "softmax_v2": "softmax", "softmax": "softmax", "log_softmax_v2": "log_softmax",
+    "log_softmax": "log_softmax", "swish": "swish", "silu": "silu", "relu": "relu",
+    "relu6": "relu6", "sigmoid": "sigmoid", "tanh": "tanh", "elu": "elu", "selu": "selu",
+    "softplus": "softplus", "softsign": "softsign", "leaky_relu": "leaky_relu",
+    "hard_sigmoid": "hard_sigmoid", "exponential": "exponential", "linear": "linear",
+    "mish": "mish", "hard_silu": "hard_silu", "hard_swish": "hard_swish",
+}  # fmt: skip
+"""Activation functions Keras serialises as `{"class_name": "function", "config": NAME}` (for
+example `tf.nn.softmax`, whose name is `softmax_v2`), mapped to the built-in activation that
+computes the same. A fixed table: nothing named in a submission's config is imported."""
 
 
 class ArtifactError(Exception):
@@ -136,6 +153,30 @@ def read_arrays(out_dir: Path, rel: str) -> dict[str, np.ndarray]:
     return arrays
 
 
+def normalize_activations(config: object) -> object:
+    """A copy of a model config with TensorFlow's and Keras's activation functions written as
+    the built-in names they compute (`FUNCTION_ACTIVATIONS`); anything else is left as it is,
+    for `check_model_config` to accept or refuse."""
+    if isinstance(config, list):
+        return [normalize_activations(v) for v in config]
+    if not isinstance(config, dict):
+        return config
+    out = {}
+    for key, value in config.items():
+        if key == "activation" and isinstance(value, dict):
+            name = value.get("config")
+            if (
+                value.get("class_name") == "function"
+                and value.get("module") in ("builtins", None)
+                and isinstance(name, str)
+                and name in FUNCTION_ACTIVATIONS
+            ):
+                out[key] = FUNCTION_ACTIVATIONS[name]
+                continue
+        out[key] = normalize_activations(value)
+    return out
+
+
 def check_model_config(config: object, where: str = "model") -> None:
     """Refuse any model config that holds something other than allowlisted built-ins.
 
@@ -185,7 +226,12 @@ def _check_entry(entry: dict, where: str, top: bool = False) -> None:
 def _check_value(value: object, where: str, key: str) -> None:
     if key == "activation" and value is not None:
         if not isinstance(value, str) or value not in ALLOWED_ACTIVATIONS:
-            raise ArtifactError(f"{where}: activation {value!r} is not a built-in activation")
+            name = value.get("config") if isinstance(value, dict) else value
+            name = name if isinstance(name, str) else repr(value)[:80]
+            raise ArtifactError(
+                f"{where}: activation {name!r} is not a built-in activation the grader can "
+                "rebuild; write it by name, e.g. activation='relu' or activation='softmax'"
+            )
         return
     if isinstance(value, dict):
         if "class_name" in value:
@@ -210,7 +256,10 @@ def rebuild_model(out_dir: Path, facts: object):
     if not isinstance(facts, dict) or "config" not in facts or "weights" not in facts:
         reason = facts.get("error") if isinstance(facts, dict) else None
         raise ArtifactError(f"no saved model{': ' + str(reason) if reason else ''}")
-    config = read_json(out_dir, facts["config"])
+    try:
+        config = normalize_activations(read_json(out_dir, facts["config"]))
+    except RecursionError:
+        raise ArtifactError("model: the config is nested too deeply") from None
     check_model_config(config)
     weights = read_arrays(out_dir, facts["weights"])
     try:

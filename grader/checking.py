@@ -8,7 +8,7 @@ rebuild models only through the allowlist of grader/artifacts.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -76,6 +76,8 @@ class RunView:
     detail: str
     out_dir: Path | None
     notes: tuple[str, ...] = ()
+    sources: dict = field(default_factory=dict)
+    """How module files map to the student's files and notebook cells (for tracebacks)."""
 
     @cached_property
     def artifacts(self) -> Artifacts | None:
@@ -98,10 +100,12 @@ class RunView:
             return record
         if self.status == "sandbox_error" and self.artifacts is None:
             fail(f"not graded: {self.detail}")
-        message = explain_call(name, record, self.status, self.detail)
+        message = explain_call(name, record, self.status, self.detail, self.sources)
         module = record.get("import_failed")
         if module:
-            message += "\n" + explain_call(f"import:{module}", self.call(f"import:{module}"))
+            message += "\n" + explain_call(
+                f"import:{module}", self.call(f"import:{module}"), sources=self.sources
+            )
         fail(message)
         raise AssertionError("unreachable")  # pragma: no cover
 

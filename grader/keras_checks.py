@@ -7,19 +7,38 @@ the submission did, in plain words, with a layer table for architecture problems
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
-from grader.architecture import canonical_layers, compare, input_shape, output_activation
-from grader.checking import RunView, check_array_contract, fail, infer, note, partial
+from grader.architecture import (
+    active_steps,
+    canonical_layers,
+    compare,
+    input_shape,
+    output_activation,
+)
+from grader.checking import (
+    CheckFailure,
+    RunView,
+    check_array_contract,
+    fail,
+    infer,
+    note,
+    partial,
+)
+from grader.compile_settings import (
+    accuracy_metrics,
+    loss_setting,
+    metric_settings,
+    optimizer_setting,
+)
 from grader.feedback import warning_hints
 from grader.results import linear_credit
 
 PROBE = 64
 """Rows used to compare predictions (softmax, save/load)."""
-
-_ACCURACY_NAMES = {"accuracy", "acc", "categorical_accuracy", "CategoricalAccuracy", "Accuracy"}
 
 
 # ---- preprocessing ----------------------------------------------------------------------
@@ -77,67 +96,104 @@ def check_one_hot(student: RunView, reference: RunView) -> None:
 
 # ---- architecture -----------------------------------------------------------------------
 def _layers(student: RunView, reference: RunView, kind: str):
-    expected = canonical_layers(reference.model(kind))
-    actual = canonical_layers(student.model(kind))
-    for hint in warning_hints(student.call(f"build_{kind}")):
-        note(f"Hint: {hint}")
-    return expected, actual
+    return canonical_layers(reference.model(kind)), canonical_layers(student.model(kind))
+
+
+def _your_layer(actual: tuple, layer) -> str:
+    """`your layer 3, Dense(128, relu)`: where a student finds it in their own model."""
+    position = next(i for i, a in enumerate(actual, start=1) if a is layer)
+    return f"your layer {position}, {layer.kind}"
 
 
 def check_input_shape(student: RunView, reference: RunView, kind: str) -> None:
     expected = input_shape(reference.model(kind))
     actual = input_shape(student.model(kind))
-    for hint in warning_hints(student.call(f"build_{kind}")):
-        note(f"Hint: {hint}")
     if expected != actual:
+        for hint in warning_hints(student.call(f"build_{kind}"), input_shape=expected):
+            note(f"Hint: {hint}")
         fail(f"your {kind.upper()} takes inputs of shape {actual}; expected {expected}.")
+
+
+def _without_output_activation(layers: tuple) -> tuple:
+    """The sequence with the last step's activation blanked: the output activation is the
+    softmax check's business, so a missing softmax is not charged twice."""
+    if not layers:
+        return layers
+    return (*layers[:-1], dataclasses.replace(layers[-1], activation=""))
 
 
 def check_layer_sequence(student: RunView, reference: RunView, kind: str) -> None:
     expected, actual = _layers(student, reference, kind)
-    # Types and activations only: sizes are the output-shape and parameter checks' business,
-    # so one wrong number of units does not cost the same points three times.
-    rows = compare(expected, actual, ("layer_type", "activation"))
+    # Types and hidden activations only: sizes are the output-shape and parameter checks'
+    # business, and the output activation the softmax check's, so one deviation costs one
+    # check. The sequences are aligned, so an extra or missing layer shows once, in place.
+    rows = compare(
+        _without_output_activation(expected),
+        _without_output_activation(actual),
+        ("layer_type", "activation"),
+    )
     first = next((r for r in rows if r.first_divergence), None)
     if first is None:
         return
     table = compare(expected, actual)
+    extra = [r.actual for r in rows if r.expected is None]
+    missing = [r.expected for r in rows if r.actual is None]
     if first.actual is None:
-        what = f"your model stops after {len(actual)} layers; next expected {first.expected.kind}"
+        what = f"the reference has {first.expected.kind} there, and your model has no such layer"
     elif first.expected is None:
-        what = f"your model has an extra layer {first.actual.kind} at the end"
+        what = f"{_your_layer(actual, _find(actual, first.actual))} is extra"
     else:
-        what = f"expected {first.expected.kind}, yours is {first.actual.kind}"
+        mine = _find(actual, first.actual)
+        what = f"expected {_find(expected, first.expected).kind}, {_your_layer(actual, mine)}"
+    counts = []
+    if extra:
+        counts.append(f"{len(extra)} extra")
+    if missing:
+        counts.append(f"{len(missing)} missing")
+    several = len(extra) + len(missing) > 1
+    summary = f" ({' and '.join(counts)} in all)" if several else ""
     fail(
-        f"the {kind.upper()}'s layers differ at layer {first.position}: {what} "
-        "(compared: layer types and activations).",
+        f"the {kind.upper()}'s layers differ at layer {first.position}: {what}{summary} "
+        "(compared: layer types and hidden activations).",
         table,
     )
+
+
+def _find(layers: tuple, layer):
+    """The original step behind a (possibly activation-blanked) copy."""
+    for original in layers:
+        if original is layer or (
+            original.kind == layer.kind
+            and original.output_shape == layer.output_shape
+            and original.params == layer.params
+        ):
+            return original
+    for original in layers:  # the last step, with its activation blanked
+        if original.layer_type == layer.layer_type and original.params == layer.params:
+            return original
+    return layer
 
 
 def check_output_shapes(student: RunView, reference: RunView, kind: str) -> None:
     expected, actual = _layers(student, reference, kind)
     table = compare(expected, actual)
-    for row in compare(expected, actual, ("output_shape",)):
-        if not row.matches:
-            exp = row.expected.output_shape if row.expected else "no layer"
-            act = row.actual.output_shape if row.actual else "no layer"
-            hint = ""
-            if (
-                kind == "cnn"
-                and row.actual
-                and "Conv2D" in row.actual.kind
-                and "same" not in (row.actual.kind)
-            ):
-                hint = (
-                    " Without padding='same' each 3x3 convolution trims a pixel from every "
-                    "border, so the images shrink."
-                )
-            fail(
-                f"after layer {row.position} the {kind.upper()}'s output shape is {act}; "
-                f"expected {exp}.{hint}",
-                table,
+    # Layers that compute nothing new (Dropout and the like) and unpaired layers are the
+    # layer sequence's business: compare the shapes of the paired layers that compute.
+    active_actual = active_steps(actual)
+    for row in compare(active_steps(expected), active_actual, ("output_shape",)):
+        if row.matches or row.expected is None or row.actual is None:
+            continue
+        hint = ""
+        if kind == "cnn" and "Conv2D" in row.actual.kind and "same" not in row.actual.kind:
+            hint = (
+                " Without padding='same' each 3x3 convolution trims a pixel from every "
+                "border, so the images shrink."
             )
+        fail(
+            f"after {_your_layer(actual, row.actual)}, the {kind.upper()}'s output shape is "
+            f"{row.actual.output_shape}; expected {row.expected.output_shape}.{hint}",
+            table,
+        )
 
 
 def check_parameters(student: RunView, reference: RunView, kind: str) -> None:
@@ -145,15 +201,29 @@ def check_parameters(student: RunView, reference: RunView, kind: str) -> None:
     table = compare(expected, actual)
     total_exp = sum(layer.params for layer in expected)
     total_act = sum(layer.params for layer in actual)
-    for row in compare(expected, actual, ("params",)):
-        if not row.matches:
-            exp = row.expected.params if row.expected else 0
-            act = row.actual.params if row.actual else 0
-            fail(
-                f"layer {row.position} of the {kind.upper()} has {act:,} parameters; expected "
-                f"{exp:,}. In all: {total_act:,} vs {total_exp:,}.",
-                table,
-            )
+    rows = compare(active_steps(expected), active_steps(actual), ("params",))
+    for row in rows:
+        if row.matches or row.expected is None or row.actual is None:
+            continue
+        fail(
+            f"{_your_layer(actual, row.actual)}, has {row.actual.params:,} parameters; the "
+            f"reference's {row.expected.kind} has {row.expected.params:,}. In all: "
+            f"{total_act:,} vs {total_exp:,}.",
+            table,
+        )
+    if total_act != total_exp:
+        extra = [r.actual for r in rows if r.expected is None and r.actual.params]
+        missing = [r.expected for r in rows if r.actual is None and r.expected.params]
+        parts = [f"{_your_layer(actual, layer)}, is extra ({layer.params:,} parameters)"
+                 for layer in extra]  # fmt: skip
+        parts += [f"the reference's {layer.kind} ({layer.params:,} parameters) is missing"
+                  for layer in missing]  # fmt: skip
+        why = f": {'; '.join(parts)}" if parts else ""
+        fail(
+            f"the {kind.upper()} has {total_act:,} parameters in all; the reference has "
+            f"{total_exp:,}{why}.",
+            table,
+        )
 
 
 def check_softmax_output(student: RunView, reference: RunView, kind: str) -> None:
@@ -174,54 +244,66 @@ def check_softmax_output(student: RunView, reference: RunView, kind: str) -> Non
         fail(f"the {kind.upper()}'s output rows are not probabilities summing to 1.")
 
 
-def _loss_name(loss) -> str:
-    if isinstance(loss, dict):
-        loss = loss.get("class") or loss.get("name") or ""
-    text = str(loss or "")
-    return {
-        "CategoricalCrossentropy": "categorical_crossentropy",
-        "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
-        "BinaryCrossentropy": "binary_crossentropy",
-        "MeanSquaredError": "mean_squared_error",
-        "mse": "mean_squared_error",
-    }.get(text, text)
-
-
-def _metric_names(metrics) -> set[str]:
-    names = set()
-    for m in metrics if isinstance(metrics, list) else [metrics]:
-        if isinstance(m, dict):
-            names.update(str(v) for v in (m.get("class"), m.get("name")) if v)
-        elif isinstance(m, list):
-            names |= _metric_names(m)
-        elif m:
-            names.add(str(m))
-    return names
+def _compile_config(run: RunView, kind: str) -> dict:
+    facts = run.model_facts(kind).get("compile") or {}
+    config = facts.get("compile_config")
+    config = dict(config) if isinstance(config, dict) else {}
+    for key in ("loss", "metrics", "optimizer"):  # what the runner saw, where Keras wrote none
+        if config.get(key) is None and facts.get(key) is not None:
+            config[key] = facts[key]
+    return config
 
 
 def check_compile(student: RunView, reference: RunView, kind: str) -> None:
     student.require(f"build_{kind}")
     facts = student.model_facts(kind).get("compile") or {}
-    ref = reference.model_facts(kind).get("compile") or {}
     if not facts.get("compiled") or not facts.get("optimizer"):
         fail(f"build_{kind}() returned a model that is not compiled: call model.compile(...).")
-    loss, ref_loss = _loss_name(facts.get("loss")), _loss_name(ref.get("loss"))
+    mine, ref = _compile_config(student, kind), _compile_config(reference, kind)
+    loss, ref_loss = loss_setting(mine.get("loss")), loss_setting(ref.get("loss"))
     problems = []
-    if loss != ref_loss:
+    if loss.name != ref_loss.name:
         why = ""
-        if loss == "sparse_categorical_crossentropy":
+        if loss.name == "sparse_categorical_crossentropy":
             why = " (the sparse loss expects integer labels; with one-hot labels use the other)"
-        problems.append(f"loss is {loss or 'missing'}; expected {ref_loss}{why}")
-    if facts.get("optimizer") != ref.get("optimizer"):
-        problems.append(f"optimizer is {facts.get('optimizer')}; expected {ref.get('optimizer')}")
-    if not _metric_names(facts.get("metrics")) & _ACCURACY_NAMES:
-        problems.append("no accuracy metric: compile with metrics=['accuracy']")
+        problems.append(f"loss is {loss.describe()}; expected {ref_loss.name}{why}")
+    elif loss.from_logits and not ref_loss.from_logits:
+        try:
+            ending = output_activation(student.model(kind))
+        except CheckFailure:
+            ending = None
+        if ending in ("softmax", "sigmoid"):  # logits expected, probabilities given
+            problems.append(
+                f"the loss has from_logits=True, but the model already ends in {ending}, so "
+                "the loss applies it a second time: drop from_logits=True"
+            )
+    optimizer, _ = optimizer_setting(mine.get("optimizer"))
+    ref_optimizer, _ = optimizer_setting(ref.get("optimizer"))
+    if optimizer != ref_optimizer:
+        problems.append(f"optimizer is {optimizer}; expected {ref_optimizer}")
+    metrics = metric_settings(mine.get("metrics"))
+    if not accuracy_metrics(mine.get("metrics")):
+        if any(m.family == "exact_accuracy" for m in metrics):
+            problems.append(
+                "keras.metrics.Accuracy() counts outputs exactly equal to the labels, which "
+                "probabilities never are: use metrics=['accuracy'] (or "
+                "keras.metrics.CategoricalAccuracy())"
+            )
+        else:
+            has = f" (it has {', '.join(m.key for m in metrics)})" if metrics else ""
+            problems.append(f"no accuracy metric{has}: compile with metrics=['accuracy']")
     if problems:
         fail(f"the {kind.upper()} is compiled differently: " + "; ".join(problems) + ".")
 
 
 # ---- training ---------------------------------------------------------------------------
+def _accuracy_keys(student: RunView, kind: str) -> list[str]:
+    return [m.key for m in accuracy_metrics(_compile_config(student, kind).get("metrics"))]
+
+
 def check_history(student: RunView, kind: str, epochs: int, validation: bool) -> None:
+    """train() returned the History: the loss and every compiled accuracy metric, per epoch.
+    How many epochs, and whether there are validation series, is the budget check's."""
     student.require(f"train:{kind}")
     facts = student.model_facts(kind)
     kind_name = str(facts.get("history_type", ""))
@@ -232,29 +314,42 @@ def check_history(student: RunView, kind: str, epochs: int, validation: bool) ->
             "model.fit(...)."
         )
     history = facts.get("history") or {}
-    accuracy = "accuracy" if "accuracy" in history else "acc"
-    wanted = ["loss", accuracy] + (["val_loss", f"val_{accuracy}"] if validation else [])
+    wanted = ["loss", *_accuracy_keys(student, kind)]
     missing = [k for k in wanted if k not in history]
     if missing:
         fail(f"the {kind.upper()}'s History has no {', '.join(missing)} (it has: "
              f"{', '.join(sorted(history)) or 'nothing'}).")  # fmt: skip
-    lengths = {k: len(v) for k, v in history.items()}
-    if any(n != epochs for n in lengths.values()):
-        fail(
-            f"the {kind.upper()} trained for {max(lengths.values())} epochs; the grader asked "
-            f"for epochs={epochs}. Pass epochs through to model.fit()."
-        )
+    lengths = {len(v) for v in history.values()}
+    if len(lengths) > 1 or 0 in lengths:
+        fail(f"the {kind.upper()}'s History does not hold one value per epoch for every series.")
 
 
 def check_budget(student: RunView, reference: RunView, kind: str, spec) -> None:
+    """train() used the grader's epochs, batch_size and validation_split, all three."""
     student.require(f"train:{kind}")
-    steps = student.model_facts(kind).get("iterations")
+    facts = student.model_facts(kind)
+    steps = facts.get("iterations")
     expected = reference.model_facts(kind).get("iterations")
+    asked = (
+        f"epochs={spec.epochs}, batch_size={spec.batch_size}, "
+        f"validation_split={spec.validation_split:g}"
+    )
+    history = facts.get("history") if isinstance(facts.get("history"), dict) else {}
+    epochs = {len(v) for v in history.values() if isinstance(v, list)}
+    if epochs and epochs != {spec.epochs}:
+        fail(
+            f"the {kind.upper()} trained for {max(epochs)} epochs; the grader asked for "
+            f"{asked}. Pass epochs through to model.fit()."
+        )
     if steps != expected:
         fail(
-            f"the {kind.upper()} took {steps} optimizer steps; with epochs={spec.epochs}, "
-            f"batch_size={spec.batch_size}, validation_split={spec.validation_split:g} it "
-            f"takes {expected}. Pass all three to model.fit() unchanged."
+            f"the {kind.upper()} took {steps} optimizer steps; with {asked} it takes "
+            f"{expected}. Pass all three to model.fit() unchanged."
+        )
+    if spec.validation_split > 0 and history and "val_loss" not in history:
+        fail(
+            f"the {kind.upper()} was not validated (its History has no val_loss); the grader "
+            f"asked for {asked}. Pass validation_split to model.fit()."
         )
 
 
@@ -280,7 +375,7 @@ def check_evaluate(student: RunView, kind: str) -> None:
     loss, accuracy = value
     data = student.artifacts.arrays(student.model_facts(kind)["eval_data"])
     model = student.model(kind, "trained")
-    compiled = _loss_name((student.model_facts(kind).get("compile") or {}).get("loss"))
+    compiled = loss_setting(_compile_config(student, kind).get("loss")).name
     # The grader measures the trusted rebuild of the same trained model, with the student's
     # loss if it is a built-in one: first from an eager forward pass; where that disagrees,
     # Keras decides, since it computes the loss its own way (from cached logits after a
@@ -337,7 +432,21 @@ def _agrees(ours: tuple[float, float], theirs: tuple[float, float], rows: int, l
 
 
 def check_save_load(student: RunView, kind: str) -> None:
-    student.require(f"save:{kind}")
+    saved = student.require(f"save:{kind}")
+    if saved.get("exists") is False:
+        fail(
+            f"save() returned without writing anything at the path it was given "
+            f"({saved.get('path')}): save the model to exactly that path, model.save(path)."
+        )
+    if student.call(f"load:{kind}").get("status") == "error":
+        try:
+            student.require(f"load:{kind}")
+        except CheckFailure as failure:
+            fail(
+                failure.message + "\nload(path) must read the file at `path`: the grader moves "
+                "the file save() wrote before it calls load(), so a hard-coded file name finds "
+                "nothing there."
+            )
     student.require(f"load:{kind}")
     trained = student.model(kind, "trained")
     loaded = student.model(kind, "loaded")

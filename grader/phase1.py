@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +56,8 @@ class RunRecord:
     stdout: str = ""
     stderr: str = ""
     notes: tuple[str, ...] = ()
+    sources: dict = field(default_factory=dict)
+    """The student's file names and notebook cells behind the modules the sandbox ran."""
 
     def to_json(self) -> dict:
         return {**self.__dict__, "out_dir": str(self.out_dir) if self.out_dir else None}
@@ -282,4 +284,5 @@ def _record(sid: str, prepared: PreparedSubmission, outcome: RunOutcome) -> RunR
         stdout=outcome.stdout,
         stderr=outcome.stderr,
         notes=prepared.notes,
+        sources=prepared.sources,
     )

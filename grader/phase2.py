@@ -162,4 +162,5 @@ def _entry(record: RunRecord) -> dict:
         "detail": record.detail,
         "out_dir": str(record.out_dir) if record.out_dir else None,
         "notes": list(record.notes),
+        "sources": record.sources,
     }

@@ -338,6 +338,7 @@ def _view(entry: dict) -> RunView:
         detail=entry.get("detail", ""),
         out_dir=Path(out_dir) if out_dir else None,
         notes=tuple(entry.get("notes", ())),
+        sources=entry.get("sources") if isinstance(entry.get("sources"), dict) else {},
     )
 
 

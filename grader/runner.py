@@ -348,6 +348,10 @@ class Runner:
         self.record_array("one_hot", v, None, None)
         ok, v = self.call("one_hot:train", pre("one_hot"), y_train.copy(), 10)
         y_hot = self.record_array("one_hot:train", v, rows, fb["fb_onehot_train"])
+        if y_hot is not None and not _encodes(y_hot, y_train):
+            # Wrong labels are one_hot()'s check alone: the model trains on the right ones.
+            self.note("one_hot:train", replaced="not a one-hot encoding of the training labels")
+            y_hot = None
 
         data = {
             "mlp": (flat_train, flat_test, fb["fb_flat_train"], fb["fb_flat_test"]),
@@ -355,15 +359,22 @@ class Runner:
         }
         builders = {
             "mlp": ("build_mlp", (int(np.prod(x_train.shape[1:])), 10)),
-            "cnn": ("build_cnn", ((*x_train.shape[1:], 1), 10)),
+            "cnn": ("build_cnn", ((*(int(d) for d in x_train.shape[1:]), 1), 10)),
         }
         built = {}
         # Build both models before training either, so a run that times out while training
         # still has both architectures graded.
         for kind, (fname, args) in builders.items():
             seed_everything(seed, threads)
-            ok, model = self.call(fname, self.function("models", fname), *args)
+            fn = self.function("models", fname)
+            ok, model = self.call(fname, fn, *args)
+            self.note(fname, called_as=_called_as(fname, fn, args), input_shape=_shape(args[0]))
             facts = {"built_by": "student"}
+            if ok and _is_keras_model(model):
+                shape = data[kind][0].shape[1:] if data[kind][0] is not None else args[0]
+                facts["built_by_grader"] = self.guard(
+                    fname, lambda m=model, s=shape: _build_if_unbuilt(m, tuple(s))
+                )
             if ok:
                 facts["untrained"] = self.guard(
                     fname, lambda m=model, k=kind: self.save_model(f"{k}_untrained", m)
@@ -447,12 +458,34 @@ class Runner:
         path = os.path.join(self.plan["workdir"], f"{kind}.keras")
         ok, _ = self.call(f"save:{kind}", save, model, path)
         if ok:
-            self.note(f"save:{kind}", exists=os.path.isfile(path))
-            ok, loaded = self.call(f"load:{kind}", load, path)
-            if ok:
-                facts["loaded"] = self.guard(
-                    f"load:{kind}", lambda: self.save_model(f"{kind}_loaded", loaded)
+            written = os.path.exists(path)
+            self.note(f"save:{kind}", exists=written, path=path)
+            if not written:
+                self.manifest["calls"][f"load:{kind}"] = {
+                    "status": "skipped",
+                    "why": f"save() wrote nothing at the path it was given ({path})",
+                }
+            else:
+                # load() must read the path it is given: the file moves to a fresh folder
+                # under a new name, and load() runs there, so a hard-coded path finds nothing.
+                fresh = os.path.join(self.plan["workdir"], f"reload-{kind}")
+                moved = os.path.join(fresh, f"saved-{kind}.keras")
+                os.makedirs(fresh, exist_ok=True)
+                os.replace(path, moved)
+                here = os.getcwd()
+                os.chdir(fresh)
+                try:
+                    ok, loaded = self.call(f"load:{kind}", load, moved)
+                finally:
+                    os.chdir(here)
+                self.note(
+                    f"load:{kind}",
+                    called_as=f"load({moved!r}), after moving the file save() wrote there",
                 )
+                if ok:
+                    facts["loaded"] = self.guard(
+                        f"load:{kind}", lambda: self.save_model(f"{kind}_loaded", loaded)
+                    )
         else:
             self.manifest["calls"][f"load:{kind}"] = {"status": "skipped", "why": "save failed"}
 
@@ -492,6 +525,60 @@ def _import_fresh(module_name: str):
 
     sys.modules.pop(module_name, None)
     return importlib.import_module(module_name)
+
+
+def _shape(value) -> str:
+    """`(784,)` or `(28, 28, 1)`: a shape as a student writes it."""
+    if isinstance(value, tuple):
+        return "(" + ", ".join(map(str, value)) + ("," if len(value) == 1 else "") + ")"
+    return f"({value},)"
+
+
+def _called_as(name: str, fn, args: tuple) -> str:
+    """How the grader calls a builder, with the student's own parameter names where it can
+    read them: `build_cnn(input_shape=(28, 28, 1), num_classes=10)`."""
+    import inspect
+
+    try:
+        bound = inspect.signature(fn).bind(*args)
+        return f"{name}({', '.join(f'{k}={v!r}' for k, v in bound.arguments.items())})"
+    except BaseException:  # noqa: BLE001 - no signature, or one that does not take them
+        return f"{name}({', '.join(map(repr, args))})"
+
+
+def _build_if_unbuilt(model, shape: tuple):
+    """Build a model that has no input yet (`Sequential([Dense(512), ...])` without
+    `keras.Input`, as in Deep Learning with Python) on the input shape the student's own
+    pipeline feeds it, so its layers and shapes can be compared before training builds it.
+    Returns the shape it was built on, or None when it was already built."""
+    try:
+        if model.built and model.inputs:
+            return None
+    except (AttributeError, ValueError):
+        pass
+    import numpy as np
+
+    try:
+        model.build((None, *shape))
+    except BaseException:  # noqa: BLE001 - a subclassed model builds by being called
+        model(np.zeros((1, *shape), dtype="float32"))
+    return list(shape)
+
+
+def _encodes(y_hot, labels) -> bool:
+    """Is y_hot a one-hot encoding of these labels (one 1 per row, in the label's column)?"""
+    import numpy as np
+
+    try:
+        return bool(
+            y_hot.ndim == 2
+            and len(y_hot) == len(labels)
+            and np.isin(y_hot, (0.0, 1.0)).all()
+            and (y_hot.sum(axis=1) == 1).all()
+            and (y_hot.argmax(axis=1) == labels).all()
+        )
+    except BaseException:  # noqa: BLE001
+        return False
 
 
 def _is_keras_model(value) -> bool:

@@ -59,6 +59,9 @@ class PreparedSubmission:
     """sha256 of what the student handed in."""
     notes: tuple[str, ...] = field(default=())
     """What the loader dropped or changed (notebook statements, skipped cells)."""
+    sources: dict = field(default_factory=dict)
+    """Module file -> `{"label": the student's file name, "cells": per line [cell, line]}`,
+    for a single file or notebook the grader renamed (see feedback.relabel_trace)."""
 
 
 def submission_id(path: Path) -> str:
@@ -140,6 +143,7 @@ def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> Prepared
     digest = content_hash(source)
     dest.mkdir(parents=True)
     notes: list[str] = []
+    sources: dict = {}
     if source.is_dir():
         kind = "directory"
         if modules_only:
@@ -147,36 +151,41 @@ def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> Prepared
                 shutil.copyfile(file, dest / file.name)
         else:
             _copy_tree(source, dest)
-        modules = _layout(dest, notes)
+        modules = _layout(dest, notes, sources)
     elif source.suffix == ".zip":
         kind = "zip"
         extracted = dest.parent / f"{dest.name}.unzipped"
         _extract_zip(source, extracted)
         inner = _single_entry(extracted)
         if inner.is_file():
-            modules = _single_file(inner, dest, notes)
+            modules = _single_file(inner, dest, notes, sources)
         else:
             _copy_tree(inner, dest)
-            modules = _layout(dest, notes)
+            modules = _layout(dest, notes, sources)
         shutil.rmtree(extracted)
     elif source.suffix in (".py", ".ipynb"):
         kind = source.suffix[1:]
-        modules = _single_file(source, dest, notes)
+        modules = _single_file(source, dest, notes, sources)
     else:
         raise SubmissionError(
             f"{source.name}: unsupported submission type", "hand in a folder, .py, .ipynb or .zip"
         )
     for path in [dest, *dest.rglob("*")]:  # the sandbox user must be able to read it all
         path.chmod(0o755 if path.is_dir() else 0o644)
-    return PreparedSubmission(sid, source, kind, dest, modules, digest, tuple(notes))
+    return PreparedSubmission(sid, source, kind, dest, modules, digest, tuple(notes), sources)
 
 
-def _single_file(file: Path, dest: Path, notes: list[str]) -> dict[str, str]:
+def _single_file(
+    file: Path, dest: Path, notes: list[str], sources: dict, label: str | None = None
+) -> dict[str, str]:
+    """Write a single .py or notebook as the module `submission`; `sources` says where its
+    lines come from (the student's own file name, and for a notebook each line's cell)."""
     limit = MAX_TOTAL_BYTES if file.suffix == ".ipynb" else MAX_FILE_BYTES
     if file.stat().st_size > limit:  # before reading: a huge upload is never loaded whole
         raise SubmissionError(f"{file.name} is larger than {limit >> 20} MiB")
+    source: dict = {"label": label or file.name}
     if file.suffix == ".ipynb":
-        code = notebook_to_module(file.read_bytes(), file.name, notes)
+        code, source["cells"] = notebook_module(file.read_bytes(), file.name, notes)
     elif file.suffix == ".py":
         code = file.read_bytes()
         if len(code) > MAX_FILE_BYTES:
@@ -187,10 +196,11 @@ def _single_file(file: Path, dest: Path, notes: list[str]) -> dict[str, str]:
             f"{file.name}: expected a .py or .ipynb file", "hand in a folder, .py, .ipynb or .zip"
         )
     (dest / f"{SINGLE_MODULE}.py").write_text(code, encoding="utf-8")
+    sources[f"{SINGLE_MODULE}.py"] = source
     return {m: SINGLE_MODULE for m in CONTRACT_MODULES}
 
 
-def _layout(directory: Path, notes: list[str]) -> dict[str, str]:
+def _layout(directory: Path, notes: list[str], sources: dict) -> dict[str, str]:
     """Which module provides which part, for a directory submission."""
     present = {m for m in CONTRACT_MODULES if (directory / f"{m}.py").is_file()}
     if present:
@@ -205,7 +215,7 @@ def _layout(directory: Path, notes: list[str]) -> dict[str, str]:
         file.rename(staged)
         shutil.rmtree(directory)
         directory.mkdir()
-        modules = _single_file(staged, directory, notes)
+        modules = _single_file(staged, directory, notes, sources, file.name)
         staged.unlink()
         return modules
     raise SubmissionError(
@@ -328,6 +338,13 @@ def notebook_to_module(raw: bytes, name: str, notes: list[str]) -> str:
     and so are IPython magics and shell lines. Cells are parsed one by one, so a cell with a
     syntax error loses only its own definitions (and says so in `notes`).
     """
+    return notebook_module(raw, name, notes)[0]
+
+
+def notebook_module(raw: bytes, name: str, notes: list[str]) -> tuple[str, list]:
+    """`notebook_to_module`, with where each line of the module comes from: per line, the
+    notebook's `[cell, line]`, or None for a line the grader added (tracebacks then say
+    `notebook cell 4, line 3`)."""
     if len(raw) > MAX_TOTAL_BYTES:
         raise SubmissionError(f"{name} is larger than {MAX_TOTAL_BYTES >> 20} MiB")
     try:
@@ -343,7 +360,7 @@ def notebook_to_module(raw: bytes, name: str, notes: list[str]) -> str:
             f"{name} is JSON but not a Jupyter notebook (no nbformat/cells)",
             "save it again from Jupyter, or hand in .py files",
         )
-    chunks: list[str] = []
+    out: list[tuple[str, list | None]] = []
     defined = set(dir(builtins))
     dropped = 0
     for number, cell in enumerate(cells, start=1):
@@ -367,33 +384,41 @@ def notebook_to_module(raw: bytes, name: str, notes: list[str]) -> str:
             )
             continue
         lines = source.splitlines()
-        kept = []
+        kept: list[tuple[str, list | None]] = []
         for node in tree.body:
             if isinstance(node, ast.ImportFrom) and node.module == "__future__":
                 dropped += 1  # only legal at the top of a module, which cells are not
             elif _keep(node, defined):
-                segment = "\n".join(lines[_first_line(node) - 1 : node.end_lineno])
+                first = _first_line(node)
+                segment = [(lines[i - 1], [number, i]) for i in range(first, node.end_lineno + 1)]
                 if isinstance(node, ast.Import | ast.ImportFrom):
                     segment = _guarded(segment)
-                kept.append(segment)
+                kept += segment
             else:
                 dropped += 1
         if kept:
-            chunks.append(f"# ---- notebook cell {number} ----\n" + "\n".join(kept))
+            if out:
+                out += [("", None), ("", None)]
+            out += [(f"# ---- notebook cell {number} ----", None), *kept]
     if dropped:
         notes.append(f"notebook: {dropped} top-level statements that are not definitions ignored")
-    return "\n\n\n".join(chunks) + "\n"
+    return "\n".join(text for text, _ in out) + "\n", [origin for _, origin in out]
 
 
-def _guarded(import_source: str) -> str:
+def _guarded(segment: list[tuple[str, list | None]]) -> list[tuple[str, list | None]]:
     """A notebook's import, made harmless if the grading environment lacks the package.
 
     Notebooks import what their dropped cells use (matplotlib for plots, pandas...); such
     an import must not fail the whole module. A function that really needs the package
     then fails alone, with a NameError naming it.
     """
-    body = "\n".join("    " + line for line in import_source.splitlines())
-    return f"try:\n{body}\nexcept ImportError:  # not installed for grading\n    pass"
+    body = [("    " + text, origin) for text, origin in segment]
+    return [
+        ("try:", segment[0][1]),
+        *body,
+        ("except ImportError:  # not installed for grading", None),
+        ("    pass", None),
+    ]
 
 
 def _first_line(node: ast.stmt) -> int:
@@ -425,15 +450,30 @@ def _keep(node: ast.stmt, defined: set[str]) -> bool:
         else:
             defined.add(node.name)
         return True
-    if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+    if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and node.value is not None:
         if any(isinstance(n, ast.Call | ast.Lambda | ast.Await) for n in ast.walk(node.value)):
             return False
         loads = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
         if not loads <= defined:
             return False  # e.g. `num_pixels = X_train.shape[1]` after a dropped load_data()
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        if not all(isinstance(t, ast.Name) for t in targets):
+        names = [name for target in targets for name in _target_names(target)]
+        if names is None or any(name is None for name in names):
+            return False  # an attribute or item of something: not a constant of the module
+        if isinstance(node, ast.AugAssign) and not set(names) <= defined:
             return False
-        defined.update(t.id for t in targets)
+        defined.update(names)
         return True
     return False
+
+
+def _target_names(target: ast.expr) -> list[str | None]:
+    """The names an assignment binds: `a`, `a, b`, `(a, *rest)`, `[a, b]`; None for a part
+    that is not a plain name (`obj.attr`, `x[0]`)."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    if isinstance(target, ast.Tuple | ast.List):
+        return [name for element in target.elts for name in _target_names(element)]
+    return [None]

@@ -48,6 +48,12 @@ ROW_MISSING = LayerRow(2, LayerInfo("Dense(10, softmax)", "(10,)", 5130), None, 
 SETTINGS = {
     "grader_version": "0.1.0",
     "versions": {"python": "3.11.7", "numpy": "2.4.6", "keras": "3.15.1", "tensorflow": "2.21.0"},
+    "cpu": {
+        "vendor": "AuthenticAMD",
+        "model": "AMD EPYC",
+        "isa": ["avx", "avx2", "fma"],
+        "onednn_max_cpu_isa": None,
+    },  # fmt: skip
     "seed": 1234,
     "threads": 2,
     "dataset": "bundled (5,000 MNIST digits, sha256 63818dc867dd)",
@@ -335,13 +341,14 @@ def test_gradescope_results_content():
         (lambda d: d.pop("execution_time"), "execution_time"),
         (lambda d: d["extra_data"]["versions"].pop("keras"), "keras"),
         (lambda d: d["extra_data"].pop("seed"), "seed"),
+        (lambda d: d["extra_data"].pop("cpu"), "cpu"),
         (lambda d: d["extra_data"].update(submission_status="great"), "great"),
         (lambda d: d["extra_data"].update(isolation="docker"), "docker"),
         (lambda d: d["extra_data"].update(content_hash="not a hash"), "not a hash"),
         (lambda d: d["extra_data"]["accuracies"]["mlp"].update(student=83), "83"),
     ],
     ids=["test-status", "test-visibility", "test-max-score", "typo", "execution-time",
-         "keras-version", "seed", "submission-status", "isolation", "content-hash",
+         "keras-version", "seed", "cpu", "submission-status", "isolation", "content-hash",
          "accuracy-percent"],
 )  # fmt: skip
 def test_schema_rejects_broken_results(validator, damage, where):

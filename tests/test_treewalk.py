@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 
-from treewalk import iter_files, scan
+from treewalk import iter_files, remove_deep_chain, scan
 
 
 def _deep(root, levels: int) -> str:
@@ -44,6 +44,8 @@ def test_tree_deeper_than_the_recursion_limit(tmp_path):
     unlimited = scan(tmp_path, max_depth=10_000)
     assert unlimited.incomplete == []
     assert any(rel.endswith("leaf") for _, rel, _ in unlimited.entries)
+    remove_deep_chain(tmp_path)  # pytest's own clean-up of old tmp dirs would recurse
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["PWNED"]
 
 
 def test_links_are_listed_never_followed(tmp_path):

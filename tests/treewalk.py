@@ -92,3 +92,26 @@ def iter_files(root: str | os.PathLike, **limits) -> Iterator[str]:
     """Paths of every entry under root (see `scan`); stops silently at the limits."""
     for path, _, _ in scan(root, **limits).entries:
         yield path
+
+
+def remove_deep_chain(root: str | os.PathLike, name: str = "d") -> None:
+    """Delete a chain of nested `name` folders of any depth without recursion (shutil.rmtree
+    recurses, and dies on a tree deeper than Python's recursion limit)."""
+    root = os.fspath(root)
+    fds = [os.open(root, os.O_RDONLY | os.O_DIRECTORY)]
+    try:
+        while True:
+            try:
+                fds.append(os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
+            except FileNotFoundError:
+                break
+        while len(fds) > 1:  # deepest first: empty it, then remove it from its parent
+            fd = fds.pop()
+            for entry in os.listdir(fd):
+                if entry != name:
+                    os.unlink(entry, dir_fd=fd)
+            os.close(fd)
+            os.rmdir(name, dir_fd=fds[-1])
+    finally:
+        for fd in fds:
+            os.close(fd)
