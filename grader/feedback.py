@@ -66,6 +66,12 @@ OLD_API_HINTS: tuple[tuple[str, str], ...] = (
         "save in today's format: model.save('model.keras') and keras.models.load_model(path).",
     ),
     (
+        r"softmax_v2|log_softmax_v2|'class_name': 'function'",
+        "a TensorFlow function as an activation (activation=tf.nn.softmax is saved as the "
+        "function 'softmax_v2') cannot be loaded back by keras.models.load_model: write the "
+        "activation by name, activation='softmax' (or 'relu').",
+    ),
+    (
         r"np\.(Inf|NaN|NAN|PINF|NINF|infty|float_|float|int|bool|object|str|unicode)\b"
         r"(?!\w)|`np\.\w+` was removed in the NumPy 2",
         "NumPy 2 removed old aliases: write np.inf, np.nan, float, int, bool or np.float64 "
@@ -194,7 +200,8 @@ def explain_call(
         lines = [f"importing {name.split(':')[-1]} failed with {exc_type}: {message}"]
     if trace:
         lines.append("Your code, where it happened:\n" + trace)
-    for hint in keras3_hints(message, trace, input_shape=str(record.get("input_shape") or "...")):
+    raw = _ANSI.sub("", str(record.get("message", "")))  # hints read all of it, uncut
+    for hint in keras3_hints(raw, trace, input_shape=str(record.get("input_shape") or "...")):
         lines.append(f"Hint: {hint}")
     frames = re.findall(r", in (\S+)\n", trace + "\n")
     if (

@@ -162,7 +162,7 @@ class Runner:
         except BaseException as exc:  # noqa: BLE001 - student code may raise anything
             record.update(status="error", exc_type=type(exc).__name__)
             try:
-                record["message"] = str(exc)[:2000]
+                record["message"] = str(exc)[:8000]
             except BaseException:  # noqa: BLE001 - a hostile __str__
                 record["message"] = "(the exception could not be printed)"
             try:

@@ -8,6 +8,7 @@ keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
 from grader.architecture import (  # noqa: E402
+    active_steps,
     canonical_layers,
     compare,
     input_shape,
@@ -275,3 +276,52 @@ def test_unbuilt_model_has_unknown_input_shape():
     """Is a model never built (no input) reported as input shape '?' rather than crashing?"""
     model = keras.Sequential([layers.Dense(10)])
     assert input_shape(model) == "?"
+
+
+# ---- alignment: one extra or missing layer is reported once, in place (issue 11) ----------
+def mlp_with(*middle):
+    return keras.Sequential(
+        [keras.Input(shape=(784,)), layers.Dense(512, activation="relu"), *middle,
+         layers.Dense(10, activation="softmax")]
+    )  # fmt: skip
+
+
+def test_an_extra_dropout_is_one_unpaired_row():
+    """Is a Dropout between the MLP's layers one extra row, with every other row paired?"""
+    rows = compare(canonical_layers(mlp_merged()), canonical_layers(mlp_with(layers.Dropout(0.2))))
+    assert [(r.expected is None, r.actual is None, r.matches) for r in rows] == [
+        (False, False, True), (True, False, False), (False, False, True),
+    ]  # fmt: skip
+    assert [r.first_divergence for r in rows] == [False, True, False]
+
+
+def test_active_steps_leave_out_layers_that_compute_nothing_new():
+    """Do Dropout, GaussianNoise and ActivityRegularization drop out of the shape/parameter
+    comparison, while Flatten, pooling and a Dense stay?"""
+    student = canonical_layers(
+        mlp_with(layers.Dropout(0.2), layers.GaussianNoise(0.1), layers.ActivityRegularization())
+    )
+    assert len(student) == 5
+    assert [s.kind for s in active_steps(student)] == ["Dense(512, relu)", "Dense(10, softmax)"]
+    expected = canonical_layers(mlp_merged())
+    assert all(r.matches for r in compare(expected, active_steps(student)))
+
+
+def test_a_missing_layer_in_the_middle_is_one_row():
+    """Is a CNN missing its third Conv2D aligned with one missing row, the rest paired?"""
+
+    def cnn(third):
+        return keras.Sequential(
+            [keras.Input(shape=(28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
+             layers.MaxPooling2D(2), *third, layers.Flatten(),
+             layers.Dense(10, activation="softmax")]
+        )  # fmt: skip
+
+    rows = compare(
+        canonical_layers(cnn([layers.Conv2D(64, 3, activation="relu")])),
+        canonical_layers(cnn([])),
+        ("layer_type", "activation"),
+    )
+    assert [(r.expected is not None, r.actual is not None) for r in rows] == [
+        (True, True), (True, True), (True, False), (True, True), (True, True),
+    ]  # fmt: skip

@@ -153,6 +153,45 @@ CASES: dict[str, Expected] = {
             "test_cnn_test_accuracy": "the reference reaches",
         },
     ),
+    # ---- correct Keras in other idioms (issue 11): full marks, whatever the spelling ----
+    # keras' examples/mnist_cnn.py style notebook: `img_rows, img_cols = 28, 28`, an annotated
+    # `num_classes: int = 10`, starred and list targets, used as defaults and inside functions.
+    "nb_tuple_constants": Expected(100),
+    # loss=keras.losses.categorical_crossentropy (a function) and CategoricalCrossentropy() (an
+    # object); optimizers as RMSprop() objects.
+    "loss_function_object": Expected(100),
+    # metrics=[CategoricalAccuracy()] and CategoricalAccuracy(name="acc"): accuracy metrics, with
+    # History keys categorical_accuracy and acc.
+    "metric_objects": Expected(100),
+    # activation=tf.nn.relu and tf.nn.softmax (serialised as the function softmax_v2): graded
+    # like 'relu' and 'softmax'. Only the round trip fails, for real: Keras 3's own load_model
+    # cannot read the function back, and the feedback gives the spelling that can.
+    "tf_nn_activations": Expected(
+        96, {"test_save_load_roundtrip": "write the activation by name, activation='softmax'"}
+    ),
+    # Deep Learning with Python's Sequential([Dense(512), Dense(10)]) with no keras.Input (unbuilt
+    # until trained), and a CNN with input_shape= on its first layer.
+    "unbuilt_sequential": Expected(100),
+    # ---- one deviation, one check ----
+    # One Dropout(0.2) in the MLP: the layer sequence only (not output shapes, not parameters);
+    # the MLP then trains differently: training decides its accuracy check.
+    "mlp_dropout": Expected(
+        (80, 95),
+        {"test_mlp_layers": "your layer 2, Dropout(0.2) is extra"},
+        may_fail={"test_mlp_test_accuracy": "the reference reaches"},
+    ),
+    # one_hot() puts each 1 one column to the right: its own check only; the models train on
+    # the right labels (the grader's), exactly like the reference.
+    "one_hot_off_by_one": Expected(95, {"test_one_hot": "puts the 1.0 in the wrong column"}),
+    # save() writes a hard-coded my_model.keras and load() reads it back: the round trip
+    # "works", but not through the path the grader gave.
+    "save_ignores_path": Expected(
+        96, {"test_save_load_roundtrip": "without writing anything at the path it was given"}
+    ),
+    # save() writes the path and a hard-coded backup; load() reads the backup.
+    "load_ignores_path": Expected(
+        96, {"test_save_load_roundtrip": "load(path) must read the file at `path`"}
+    ),
     # Seed 003 as written in 2020 (np_utils, RMSprop(lr=...), Convolution2D(border_mode=),
     # nb_epoch=): nothing imports or builds under Keras 3, each failure with its Keras 3 hint;
     # only evaluate() and save()/load() work (on the reference's stand-in models).

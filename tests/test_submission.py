@@ -23,6 +23,7 @@ from grader.submission import (
     SubmissionError,
     content_hash,
     discover,
+    notebook_module,
     notebook_to_module,
     prepare,
     submission_id,
@@ -471,6 +472,64 @@ def test_notebook_keeps_definitions_and_drops_the_rest():
     for dropped in ("data", "num_pixels", "model", "history", "i"):
         assert dropped not in module
     assert notes == ["notebook: 8 top-level statements that are not definitions ignored"]
+
+
+def test_notebook_keeps_constants_of_every_target():
+    """Are `img_rows, img_cols = 28, 28` (keras' examples/mnist_cnn.py), starred, list and
+    annotated targets and augmented assignments kept, and attribute/item targets dropped?"""
+    raw = _notebook(
+        ("code", "import numpy as np\nimport keras\n"),
+        (
+            "code",
+            "img_rows, img_cols = 28, 28\n"
+            "num_classes: int = 10\n"
+            "(first, *rest) = (1, 2, 3)\n"
+            "[pool_rows, pool_cols] = 2, 2\n"
+            "input_shape = (img_rows, img_cols, 1)\n"
+            "epochs = 3\n"
+            "epochs += 1\n"
+            "np.random.seed = 3\n"
+            "cache = {}\n"
+            "cache['x'] = 1\n"
+            "(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()\n",
+        ),
+        (
+            "code",
+            "def reshape_for_cnn(images):\n"
+            "    return images.reshape(images.shape[0], img_rows, img_cols, 1) / 255\n",
+        ),
+    )
+    notes: list[str] = []
+    module = _module(notebook_to_module(raw, "nb.ipynb", notes))
+    assert (module["img_rows"], module["img_cols"], module["num_classes"]) == (28, 28, 10)
+    assert (module["first"], module["rest"], module["pool_cols"]) == (1, [2, 3], 2)
+    assert module["input_shape"] == (28, 28, 1) and module["epochs"] == 4
+    assert module["reshape_for_cnn"](module["np"].zeros((2, 784))).shape == (2, 28, 28, 1)
+    assert "x_train" not in module  # a call: the student's own data loading is not run
+    assert notes == ["notebook: 3 top-level statements that are not definitions ignored"]
+
+
+def test_notebook_lines_map_back_to_cells(tmp_path):
+    """Does every line of the generated module know its notebook cell and line, so that a
+    traceback can say `notebook cell 3, line 2`?"""
+    raw = _notebook(
+        ("markdown", "# title"),
+        ("code", "import numpy as np\nx = np.load('a')\nSCALE = 255\n"),
+        ("code", "def f(images):\n    return images / SCALE\n"),
+    )
+    code, origins = notebook_module(raw, "nb.ipynb", [])
+    lines = code.splitlines()
+    assert len(origins) == len(lines)
+    by_text = {text.strip(): origin for text, origin in zip(lines, origins, strict=True)}
+    assert by_text["import numpy as np"] == [2, 1]
+    assert by_text["SCALE = 255"] == [2, 3]
+    assert by_text["return images / SCALE"] == [3, 2]
+    assert by_text["try:"] == [2, 1] and by_text["pass"] is None
+    notebook = tmp_path / "alice.ipynb"
+    notebook.write_bytes(raw)
+    prepared = prepare(notebook, tmp_path / "out")
+    assert prepared.sources["submission.py"]["label"] == "alice.ipynb"
+    assert prepared.sources["submission.py"]["cells"] == origins
 
 
 def test_notebook_drops_magics_and_shell_lines():
