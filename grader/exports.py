@@ -54,7 +54,8 @@ def gradescope_results(result: SubmissionResult) -> dict:
                 f"{model.name.upper()} test accuracy: {model.test_accuracy:.2%}{ref_text}"
             )
     tests = []
-    for number, check in enumerate(_ordered(result.checks), start=1):
+    ordered = _ordered(result.checks)
+    for number, (check, text) in enumerate(zip(ordered, said_once(ordered), strict=True), 1):
         tests.append(
             {
                 "name": check.title,
@@ -62,7 +63,7 @@ def gradescope_results(result: SubmissionResult) -> dict:
                 "score": check.score,
                 "max_score": check.max_score,
                 "status": "passed" if check.passed else "failed",
-                "output": check.feedback,
+                "output": text,
                 "visibility": check.visibility,
                 "tags": [check.part, check.name],
             }
@@ -95,6 +96,34 @@ def gradescope_results(result: SubmissionResult) -> dict:
         "tests": tests,
         "extra_data": extra,
     }
+
+
+def said_once(checks) -> list[str]:
+    """Each check's feedback, with what an earlier visible check already says (the same
+    failure, or the same import error behind it) replaced by a pointer to that check: a module
+    that fails to import is explained once, not under all 22 checks that depend on it."""
+    seen: dict[str, int] = {}
+    outputs = []
+    for number, check in enumerate(checks, start=1):
+        text = check.feedback
+        if text and text in seen:
+            first = seen[text]
+            text = f"Same cause as check {first} ({checks[first - 1].title}): see there."
+        elif text:
+            head, sep, block = text.partition("\nimporting ")
+            if sep and ("importing " + block) in seen:
+                first = seen["importing " + block]
+                module = block.split(" ", 1)[0]
+                text = (
+                    f"{head}\nimporting {module} failed: the error is shown under check "
+                    f"{first} ({checks[first - 1].title})."
+                )
+            if check.visibility == "visible":
+                seen.setdefault(check.feedback, number)
+                if sep:
+                    seen.setdefault("importing " + block, number)
+        outputs.append(text)
+    return outputs
 
 
 def _ordered(checks):

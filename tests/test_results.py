@@ -431,3 +431,37 @@ def test_junit_empty_class():
     """Does an empty class give an empty, valid testsuites document?"""
     root = ET.fromstring(junit_xml([]))
     assert root.tag == "testsuites" and list(root) == []
+
+
+def test_results_json_says_a_cause_once():
+    """Is an import error shown once in results.json, with later checks pointing to it, and a
+    hidden check never the one pointed to?"""
+    trace = (
+        "\nimporting preprocessing failed with ImportError: cannot import name 'np_utils'"
+        '\nYour code, where it happened:\nFile "preprocessing.py", line 7, in <module>'
+    )
+    checks = (
+        check(
+            "test_flatten_test",
+            "preprocessing",
+            2,
+            0,
+            "hidden",
+            "flatten_and_scale() raised ImportError" + trace,
+        ),  # fmt: skip
+        check("test_flatten", "preprocessing", 4, 0, feedback="flatten_and_scale() raised" + trace),
+        check("test_one_hot", "preprocessing", 5, 0, feedback="one_hot() raised" + trace),
+        check("test_mlp_layers", "mlp", 5, 0, feedback="build_mlp() raised ValueError: lr"),
+        check("test_mlp_compile", "mlp", 3, 0, feedback="build_mlp() raised ValueError: lr"),
+    )
+    tests = gradescope_results(result(checks=checks))["tests"]
+    outputs = [t["output"] for t in tests]
+    number = {t["name"]: t["number"] for t in tests}["Title of test_mlp_layers"]
+    assert sum("cannot import name 'np_utils'" in o for o in outputs) == 2  # hidden + first
+    pointer = [o for o in outputs if o.startswith("one_hot() raised")][0]
+    assert "importing preprocessing failed: the error is shown under check" in pointer
+    assert "Title of test_flatten)" in pointer
+    assert [o for o in outputs if o.startswith("Same cause as check")] == [
+        f"Same cause as check {number} (Title of test_mlp_layers): see there."
+    ]
+    assert sum(o.startswith("build_mlp() raised ValueError") for o in outputs) == 1
