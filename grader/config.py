@@ -110,6 +110,19 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Environment:
+    """The grading environment student code runs in, declared like otter's requirements.txt:
+    the packages it may import. The project's own set-up installs them (pyproject.toml), the
+    sandbox runs that same environment, and an import of anything else is met the same way in
+    every submission form: the import succeeds with a stand-in, and only a use of it fails,
+    with one line naming the module and the fix."""
+
+    modules: tuple[str, ...] = ()
+    """Top-level module names student code may import besides the standard library, NumPy,
+    TensorFlow and Keras (e.g. `matplotlib`, `pandas`, `sklearn`)."""
+
+
+@dataclass(frozen=True)
 class AssignmentConfig:
     """Everything `assignment.toml` says about one assignment."""
 
@@ -125,6 +138,8 @@ class AssignmentConfig:
     """Scoring settings."""
     limits: Limits = field(default_factory=Limits)
     """Sandbox limits."""
+    environment: Environment = field(default_factory=Environment)
+    """What student code may import (`[environment]`)."""
     name: str = ""
     """The assignment's name: its directory's name."""
     root: Path = Path(".")
@@ -188,6 +203,10 @@ def _convert(hint, raw: object, where: str):
         if not isinstance(raw, hint) or (hint is int and isinstance(raw, bool)):
             raise GraderError(f"{where} must be {hint.__name__}, not {raw!r}")
         return raw
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(raw, list) or not all(isinstance(v, str) and v for v in raw):
+            raise GraderError(f"{where} must be a list of names, not {raw!r}")
+        return tuple(raw)
     if typing.get_origin(hint) is dict:
         value_type = typing.get_args(hint)[1]
         if not isinstance(raw, dict):

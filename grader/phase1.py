@@ -170,6 +170,7 @@ def _build_reference(
             threads=config.threads,
             save_full=True,
             isolation=isolation,
+            environment=config.environment.modules,
         )
         if outcome.status != "ok":
             raise ReferenceFailed(
@@ -259,6 +260,7 @@ def run_student(
         seed=config.seed,
         threads=config.threads,
         isolation=isolation,
+        environment=config.environment.modules,
     )
     return _record(sid, prepared, outcome)
 

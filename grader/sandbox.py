@@ -124,6 +124,7 @@ def run_job(
     threads: int,
     save_full: bool = False,
     isolation: str | None = None,
+    environment: tuple[str, ...] = (),
 ) -> RunOutcome:
     """Run the runner on one prepared submission; never raises for anything the student did.
 
@@ -165,6 +166,7 @@ def run_job(
         "seed": seed,
         "threads": threads,
         "save_full": save_full,
+        "environment": list(environment),
         "budget": {
             "train_samples": budget.train_samples,
             "mlp": vars(budget.mlp),

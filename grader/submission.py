@@ -386,8 +386,16 @@ def notebook_module(raw: bytes, name: str, notes: list[str]) -> tuple[str, list]
         lines = source.splitlines()
         kept: list[tuple[str, list | None]] = []
         for node in tree.body:
+            unknown = _header_names(node) - defined
             if isinstance(node, ast.ImportFrom) and node.module == "__future__":
                 dropped += 1  # only legal at the top of a module, which cells are not
+            elif unknown:
+                # Its `def` line would raise NameError at import and sink the whole module
+                # (a plotting helper's `cmap=plt.cm.Blues` when plt is never imported).
+                notes.append(
+                    f"notebook cell {number}: {node.name} was left out: its definition uses "
+                    f"{', '.join(sorted(unknown))}, which the notebook never defines before it"
+                )
             elif _keep(node, defined):
                 first = _first_line(node)
                 segment = [(lines[i - 1], [number, i]) for i in range(first, node.end_lineno + 1)]
@@ -465,6 +473,28 @@ def _keep(node: ast.stmt, defined: set[str]) -> bool:
         defined.update(names)
         return True
     return False
+
+
+def _header_names(node: ast.stmt) -> set[str]:
+    """Names a `def` or `class` statement evaluates when it runs (decorators, defaults,
+    annotations, base classes): its body only runs when called."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        args = node.args
+        parts = [*node.decorator_list, *args.defaults, *(d for d in args.kw_defaults if d)]
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        parts += [a.annotation for a in every if a is not None and a.annotation is not None]
+        if node.returns is not None:
+            parts.append(node.returns)
+    elif isinstance(node, ast.ClassDef):
+        parts = [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]
+    else:
+        return set()
+    return {
+        n.id
+        for part in parts
+        for n in ast.walk(part)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
 
 
 def _target_names(target: ast.expr) -> list[str | None]:

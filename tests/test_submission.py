@@ -509,6 +509,31 @@ def test_notebook_keeps_constants_of_every_target():
     assert notes == ["notebook: 3 top-level statements that are not definitions ignored"]
 
 
+def test_notebook_definition_that_cannot_run_is_left_out_with_a_note():
+    """Does a helper whose `def` line would raise NameError (its default uses plt, which the
+    notebook never imports) get left out with a note, instead of sinking the module?"""
+    raw = _notebook(
+        ("code", "import numpy as np\nimport itertools\n"),
+        ("code", "import matplotlib.pyplot as plt\nprint 'python 2'\n"),
+        (
+            "code",
+            "def plot_confusion_matrix(cm, classes, cmap=plt.cm.Blues):\n"
+            "    plt.imshow(cm, cmap=cmap)\n\n\n"
+            "@register(np)\ndef decorated():\n    return 1\n\n\n"
+            "class Net(Base):\n    pass\n\n\n"
+            "def one_hot(labels, num_classes: int = 10) -> np.ndarray:\n"
+            "    return np.eye(num_classes)[labels]\n",
+        ),
+    )
+    notes: list[str] = []
+    module = _module(notebook_to_module(raw, "nb.ipynb", notes))
+    assert "plot_confusion_matrix" not in module and "Net" not in module
+    assert module["one_hot"]([1]).shape == (1, 10)
+    assert any("plot_confusion_matrix was left out: its definition uses plt" in n for n in notes)
+    assert any("decorated was left out: its definition uses register" in n for n in notes)
+    assert any("Net was left out: its definition uses Base" in n for n in notes)
+
+
 def test_notebook_lines_map_back_to_cells(tmp_path):
     """Does every line of the generated module know its notebook cell and line, so that a
     traceback can say `notebook cell 3, line 2`?"""
