@@ -132,15 +132,15 @@ def read_manifest(out_dir: Path) -> dict:
     return manifest
 
 
-def read_arrays(out_dir: Path, rel: str) -> dict[str, np.ndarray]:
-    """An `.npz` of plain numeric arrays (never pickles)."""
-    data = _open_inside(out_dir, rel, MAX_ARRAY_BYTES)
+def read_arrays(out_dir: Path, rel: str, cap: int = MAX_ARRAY_BYTES) -> dict[str, np.ndarray]:
+    """An `.npz` of plain numeric arrays (never pickles), at most `cap` bytes inflated."""
+    data = _open_inside(out_dir, rel, cap)
     try:
         # The cap holds for what the members inflate to (zipfile stops at the declared sizes).
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             inflated = sum(info.file_size for info in zf.infolist())
-        if inflated > MAX_ARRAY_BYTES:
-            raise ArtifactError(f"artifact {rel} inflates to more than {MAX_ARRAY_BYTES >> 20} MiB")
+        if inflated > cap:
+            raise ArtifactError(f"artifact {rel} inflates to more than {cap >> 20} MiB")
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except ArtifactError:
@@ -155,14 +155,17 @@ def read_arrays(out_dir: Path, rel: str) -> dict[str, np.ndarray]:
 
 def normalize_activations(config: object) -> object:
     """A copy of a model config with TensorFlow's and Keras's activation functions written as
-    the built-in names they compute (`FUNCTION_ACTIVATIONS`); anything else is left as it is,
-    for `check_model_config` to accept or refuse."""
+    the built-in names they compute (`FUNCTION_ACTIVATIONS`), and without the compile settings
+    of models nested in it (`Sequential([model, Softmax()])`); anything else is left as it
+    is, for `check_model_config` to accept or refuse."""
     if isinstance(config, list):
         return [normalize_activations(v) for v in config]
     if not isinstance(config, dict):
         return config
     out = {}
     for key, value in config.items():
+        if key == "compile_config" and config.get("class_name") in ALLOWED_MODELS:
+            continue  # a nested model's own compile settings: nothing the rebuild needs
         if key == "activation" and isinstance(value, dict):
             name = value.get("config")
             if (
@@ -249,9 +252,17 @@ def _check_value(value: object, where: str, key: str) -> None:
         raise ArtifactError(f"{where}: unexpected value of type {type(value).__name__}")
 
 
-def rebuild_model(out_dir: Path, facts: object):
-    """Rebuild a model from a `{config, weights}` pair of artifacts, after the allowlist check."""
+MODEL_BUDGETS: dict = {}
+"""kind -> grader.model_budget.Budget: set by the check session from the reference's models,
+so that no submitted config costs more than a multiple of them to rebuild and run."""
+
+
+def rebuild_model(out_dir: Path, facts: object, budget=None):
+    """Rebuild a model from a `{config, weights}` pair of artifacts, after the allowlist check
+    and, given a `budget`, after its estimated cost (from the config alone) is within it."""
     import keras
+
+    from grader.model_budget import TooCostly, estimate
 
     if not isinstance(facts, dict) or "config" not in facts or "weights" not in facts:
         reason = facts.get("error") if isinstance(facts, dict) else None
@@ -261,7 +272,15 @@ def rebuild_model(out_dir: Path, facts: object):
     except RecursionError:
         raise ArtifactError("model: the config is nested too deeply") from None
     check_model_config(config)
-    weights = read_arrays(out_dir, facts["weights"])
+    cap = MAX_ARRAY_BYTES
+    if budget is not None:
+        try:
+            cost = estimate(config)
+            budget.check(cost, "your model")
+        except (TooCostly, RecursionError) as exc:
+            raise ArtifactError(str(exc)) from None
+        cap = min(cap, 8 * budget.max_params + (1 << 20))
+    weights = read_arrays(out_dir, facts["weights"], cap)
     try:
         with keras.saving.custom_object_scope({}):
             model = keras.saving.deserialize_keras_object(config, safe_mode=True)
@@ -328,7 +347,9 @@ class Artifacts:
         key = (kind, which)
         if key not in self._models:
             try:
-                self._models[key] = rebuild_model(self.out_dir, self.model_facts(kind).get(which))
+                self._models[key] = rebuild_model(
+                    self.out_dir, self.model_facts(kind).get(which), MODEL_BUDGETS.get(kind)
+                )
             except ArtifactError as exc:
                 self._models[key] = exc
         value = self._models[key]

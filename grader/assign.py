@@ -64,7 +64,8 @@ def generate_assignment(reference_dir: Path, dest: Path) -> list[Path]:
     """Write the student material of the reference solution in `reference_dir` into `dest`.
 
     Writes `dest/<module>.py` for every `*.py` directly in `reference_dir` that holds solution
-    blocks, `dest/<name>.ipynb` (named after `reference_dir`) and `dest/README.md`.
+    blocks, `dest/<name>.ipynb` (named after `reference_dir`) and `dest/README.md` (with the
+    reference's `GRADING.md` appended, when it has one: what is accepted and what costs what).
 
     Args:
         reference_dir: the reference solution, e.g. `reference/mnist`.
@@ -104,6 +105,9 @@ def generate_assignment(reference_dir: Path, dest: Path) -> list[Path]:
     outputs = {f"{m.name}.py": m.stub for m in modules}
     outputs[notebook] = build_notebook(modules, title, notebook, text)
     outputs["README.md"] = _readme(modules, title, notebook)
+    grading = reference_dir / "GRADING.md"  # the assignment's own: styles, deviations, env
+    if grading.is_file():
+        outputs["README.md"] += "\n" + grading.read_text(encoding="utf-8")
     dest.mkdir(parents=True, exist_ok=True)
     written = []
     for name, content in outputs.items():

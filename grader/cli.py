@@ -8,7 +8,8 @@ traceback.
 
 from __future__ import annotations
 
-import shutil
+import dataclasses
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -31,9 +32,11 @@ class _Group(click.Group):
         except GraderError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.secho(f"error: {exc.message}", err=True, fg="red")
+            from grader.progress import printable  # a message may quote a student's file name
+
+            click.secho(f"error: {printable(exc.message)}", err=True, fg="red")
             if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
+                click.echo(f"hint: {printable(exc.hint)}", err=True)
             ctx.exit(EXIT_FAILURE)
 
 
@@ -121,8 +124,25 @@ def _run_and_summarize(request) -> object:
         outcome = run_grade(request, progress, render=grader.report)
     finally:
         progress.close()
-    print_summary(outcome)
+    print_summary(dataclasses.replace(outcome, results=tuple(map(_shown, outcome.results))))
     return outcome
+
+
+def _shown(result):
+    """A result safe to print on a terminal: what a submission can put in its id, its status
+    detail or its feedback (escape sequences, line breaks) is shown escaped, never run."""
+    from grader.progress import printable
+
+    checks = tuple(
+        dataclasses.replace(
+            c, title=printable(c.title), feedback=printable(c.feedback, newlines=True)
+        )
+        for c in result.checks
+    )
+    return dataclasses.replace(
+        result, id=printable(result.id), status_detail=printable(result.status_detail),
+        checks=checks,
+    )  # fmt: skip
 
 
 @main.command()
@@ -152,9 +172,11 @@ def check(path, out, assignment, data, budget):
         submissions=[path], out=out, assignment=assignment, data=data, budget=budget,
         visibility="visible", force=True,
     )  # fmt: skip
-    click.echo(f"checking {path} (visible checks, budget {budget!r}) ...")
+    from grader.progress import printable
+
+    click.echo(f"checking {printable(path)} (visible checks, budget {budget!r}) ...")
     outcome = run_grade(request, None, render=grader.report)
-    print_check(outcome.results[0], out)
+    print_check(_shown(outcome.results[0]), out)
 
 
 @main.command()
@@ -221,38 +243,47 @@ def demo(out, workers, force):
 def gradescope(submission, results, assignment, data, budget):
     """Grade one Gradescope submission and write Gradescope's results.json.
 
+    The upload is graded where it lies, as the student `student`, and nothing in it is
+    followed: a symbolic link (to the reference, to /etc/shadow), a fifo or a device in the
+    upload is refused, and the reason is that submission's result (exit 0).
+
     \b
     Example (in run_autograder):
       grader gradescope --data bundled
     """
+    from grader.exports import gradescope_results, write_json
     from grader.pipeline import GradeRequest
     from grader.pipeline import grade as run_grade
 
     if not submission.is_dir():
         raise GraderError(f"{submission} does not exist", "Gradescope mounts the upload there")
-    files = [p for p in submission.iterdir() if not p.name.startswith(".")]
-    single = [p for p in files if p.suffix in (".py", ".ipynb", ".zip")]
-    if len(files) == 1 and single:
-        entry = single[0]
-    elif len(files) == 1 and files[0].is_dir():  # a folder uploaded whole
-        entry = files[0]
-    else:  # the three modules uploaded side by side
-        entry = submission
+    entry = _upload_entry(submission.resolve())  # the operator's path; the upload's not followed
     with tempfile.TemporaryDirectory(prefix="keras-grader-") as tmp:
-        staged = Path(tmp) / "student"
-        if entry.is_dir():
-            shutil.copytree(entry, staged, symlinks=True)
-        else:
-            staged = Path(tmp) / f"student{entry.suffix}"
-            shutil.copyfile(entry, staged)
         request = GradeRequest(
-            submissions=[staged], out=Path(tmp) / "out", assignment=assignment, data=data,
-            budget=budget, force=True,
+            submissions=[entry], out=Path(tmp) / "out", assignment=assignment, data=data,
+            budget=budget, force=True, names=["student"],
         )  # fmt: skip
         outcome = run_grade(request, None, render=None)
-        results.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(tmp) / "out" / outcome.results[0].id / "results.json", results)
+        write_json(results, gradescope_results(outcome.results[0]))
     click.echo(f"wrote {results}")
+
+
+def _upload_entry(upload: Path) -> Path:
+    """What to grade in Gradescope's upload folder: its one notebook, .py or .zip, or its one
+    folder, or else the folder itself (the three modules side by side).
+
+    Entries are told apart with lstat, never by following them: a lone symbolic link or
+    special file is what gets graded, so that `prepare` refuses it and says why.
+    """
+    from grader.submission import SUFFIXES
+
+    with os.scandir(upload) as it:
+        files = [e for e in it if not e.name.startswith(".")]
+    if len(files) == 1:
+        only = files[0]
+        if Path(only.name).suffix in SUFFIXES or not only.is_file(follow_symlinks=False):
+            return upload / only.name
+    return upload
 
 
 if __name__ == "__main__":  # pragma: no cover

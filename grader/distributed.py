@@ -548,23 +548,35 @@ def _isolation() -> tuple[str, str]:
 
 
 def _validate(path: Path, sid: str, work: Path) -> tuple[str, RunRecord | None]:
-    """The content hash, and a record if the submission is refused (as a local run would)."""
+    """The content hash, and a record if the submission is refused (as a local run would).
+
+    Whatever goes wrong here for one submission (a refusal, or the grader failing on it) is
+    that submission's `sandbox_error`, never the batch's. `sid` is a safe id
+    (`submission.safe_id`): short, and fit for a file name.
+    """
     from grader.submission import SubmissionError, content_hash, prepare
 
     try:
         chash = content_hash(path)
-    except OSError:
+    except Exception:  # noqa: BLE001 - prepare() says what is wrong with it
         chash = ""
-    scratch = Path(tempfile.mkdtemp(prefix=f".{sid}.check.", dir=work))
+    try:
+        scratch = Path(tempfile.mkdtemp(prefix=f".{sid}.check.", dir=work))
+    except OSError as exc:
+        return chash, _refused(sid, chash, f"the grader could not check it: {exc.strerror}")
     try:
         prepare(path, scratch / "code")
     except SubmissionError as exc:
-        record = RunRecord(sid, "sandbox_error", f"submission refused: {exc}", "none", chash,
-                           None, 0.0)  # fmt: skip
-        return chash, record
+        return chash, _refused(sid, chash, f"submission refused: {exc}")
+    except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch
+        return chash, _refused(sid, chash, f"the grader failed on this submission: {exc}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return chash, None
+
+
+def _refused(sid: str, chash: str, why: str) -> RunRecord:
+    return RunRecord(sid, "sandbox_error", why[:500], "none", chash, None, 0.0)
 
 
 def _failed(sid: str, chash: str, why: str) -> RunRecord:

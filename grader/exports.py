@@ -11,6 +11,7 @@ import io
 import json
 import os
 import tempfile
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +23,8 @@ def atomic_write(path: Path, data: str | bytes) -> None:
     """Write `data` to `path` so that it is either wholly there or not at all."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    # A lone surrogate (a student's file name that was not UTF-8) becomes "?", not a crash.
+    raw = data.encode("utf-8", errors="replace") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -141,17 +143,47 @@ def grades_csv(results: Sequence[SubmissionResult]) -> str:
     return buf.getvalue()
 
 
+_FORMULA = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+"""What makes a spreadsheet read a cell as a formula (with the full-width forms some locales
+convert), once leading blanks are skipped."""
+_CELL_BREAKS = frozenset(";,\t|\r\n")
+"""Where another program may start a new cell: `;` in semicolon locales (Excel in most of
+Europe reads `x;=cmd()` as two cells), `,`, tab, `|`, a line break."""
+
+
 def _csv_safe(text: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheets: defuse it.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """A cell no spreadsheet runs as a formula: a leading `'` when the text starts with a
+    formula character, also after blanks (spaces, NBSP, tabs, invisible characters) or a
+    tab or carriage return; and a `'` before every formula character that would start a new
+    cell in a locale that splits the row elsewhere (`x;=cmd()` -> `x;'=cmd()`)."""
+    if text[:1] in ("\t", "\r") or _starts_formula(text):
+        text = "'" + text
+    out = []
+    for i, ch in enumerate(text):
+        out.append(ch)
+        if ch in _CELL_BREAKS and _starts_formula(text[i + 1 :]):
+            out.append("'")
+    return "".join(out)
+
+
+def _starts_formula(text: str) -> bool:
+    for ch in text:
+        if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs"):
+            continue
+        return ch in _FORMULA
+    return False
 
 
 def junit_xml(results: Sequence[SubmissionResult]) -> str:
-    """One <testsuite> per student, one <testcase> per check (hidden ones included)."""
+    """One <testsuite> per student, one <testcase> per check (hidden ones included).
+
+    Every attribute and text goes through `_xml_safe`: an id or feedback holding characters
+    XML 1.0 forbids (control characters, lone surrogates) still gives a valid document.
+    """
     suites = ET.Element("testsuites", name="keras-grader")
     for r in sorted(results, key=lambda r: r.id):
         failures = sum(1 for c in r.checks if not c.passed)
-        suite = ET.SubElement(
+        suite = _element(
             suites,
             "testsuite",
             name=r.id,
@@ -160,7 +192,7 @@ def junit_xml(results: Sequence[SubmissionResult]) -> str:
             errors="0",
             time=f"{sum(r.timings.values()):.3f}",
         )
-        props = ET.SubElement(suite, "properties")
+        props = _element(suite, "properties")
         facts = {
             "status": r.status,
             "score": f"{score(r):g}",
@@ -168,20 +200,23 @@ def junit_xml(results: Sequence[SubmissionResult]) -> str:
             "isolation": r.isolation,
         }
         for key, value in facts.items():
-            ET.SubElement(props, "property", name=key, value=value)
+            _element(props, "property", name=key, value=value)
         for c in _ordered(r.checks):
-            case = ET.SubElement(
-                suite, "testcase", classname=f"{r.id}.{c.part}", name=c.name, time="0"
-            )
+            case = _element(suite, "testcase", classname=f"{r.id}.{c.part}", name=c.name, time="0")
             if not c.passed:
-                failure = ET.SubElement(
+                failure = _element(
                     case, "failure", message=f"{c.score:g}/{c.max_score:g}: {c.title}"
                 )
                 failure.text = _xml_safe(c.feedback)
         if r.status != "ok":
-            ET.SubElement(suite, "system-err").text = _xml_safe(f"{r.status}: {r.status_detail}")
+            _element(suite, "system-err").text = _xml_safe(f"{r.status}: {r.status_detail}")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _element(parent: ET.Element, tag: str, **attributes: str) -> ET.Element:
+    """A child element whose attribute values XML 1.0 can hold."""
+    return ET.SubElement(parent, tag, {k: _xml_safe(v) for k, v in attributes.items()})
 
 
 def _xml_safe(text: str) -> str:

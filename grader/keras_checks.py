@@ -421,16 +421,6 @@ def check_budget(student: RunView, reference: RunView, kind: str, spec) -> None:
         )
 
 
-_BUILTIN_LOSSES = {
-    "categorical_crossentropy",
-    "mean_squared_error",
-    "mean_absolute_error",
-    "binary_crossentropy",
-    "kl_divergence",
-    "categorical_hinge",
-}
-
-
 def check_evaluate(student: RunView, kind: str) -> None:
     record = student.require(f"evaluate:{kind}")
     value = record.get("result")
@@ -443,12 +433,11 @@ def check_evaluate(student: RunView, kind: str) -> None:
     loss, accuracy = value
     data = student.artifacts.arrays(student.model_facts(kind)["eval_data"])
     model = student.model(kind, "trained")
-    compiled = loss_setting(_compile_config(student, kind).get("loss")).name
     # The grader measures the trusted rebuild of the same trained model, with the student's
-    # loss if it is a built-in one: first from an eager forward pass; where that disagrees,
-    # Keras decides, since it computes the loss its own way (from cached logits after a
-    # softmax or sigmoid, normalising linear outputs).
-    loss_fn = compiled if compiled in _BUILTIN_LOSSES else None
+    # loss if it is a built-in one (from_logits included): first from an eager forward pass;
+    # where that disagrees, Keras decides, since it computes the loss its own way (from
+    # cached logits after a softmax or sigmoid, normalising linear outputs).
+    loss_fn = _loss_object(loss_setting(_compile_config(student, kind).get("loss")))
     rows = len(data["y"])
     measured = _quick_evaluate(model, data["x"], data["y"], loss_fn)
     if measured is None or not _agrees(measured, (loss, accuracy), rows, loss_fn):
@@ -458,7 +447,7 @@ def check_evaluate(student: RunView, kind: str) -> None:
             optimizer="sgd",
             loss=loss_fn or "categorical_crossentropy",
             metrics=["categorical_accuracy"],
-        )
+        )  # the optimizer is never used: evaluate() does not train
         try:
             measured = tuple(float(v) for v in model.evaluate(data["x"], data["y"], verbose=0))
         except Exception as exc:  # noqa: BLE001 - e.g. a sparse loss on one-hot labels
@@ -473,7 +462,26 @@ def check_evaluate(student: RunView, kind: str) -> None:
         fail(f"evaluate() says loss {loss:.4f}; the grader measures {ours_loss:.4f}.")
 
 
-def _quick_evaluate(model, x, y, loss_fn: str | None) -> tuple[float, float] | None:
+def _loss_object(setting):
+    """A Keras loss for a canonical setting, from a fixed table (None: not a built-in)."""
+    import keras
+
+    classes = {
+        "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+        "binary_crossentropy": keras.losses.BinaryCrossentropy,
+        "mean_squared_error": keras.losses.MeanSquaredError,
+        "mean_absolute_error": keras.losses.MeanAbsoluteError,
+        "kl_divergence": keras.losses.KLDivergence,
+        "categorical_hinge": keras.losses.CategoricalHinge,
+    }
+    cls = classes.get(setting.name or "")
+    if cls is None:
+        return None
+    takes_logits = cls in (keras.losses.CategoricalCrossentropy, keras.losses.BinaryCrossentropy)
+    return cls(from_logits=True) if setting.from_logits and takes_logits else cls()
+
+
+def _quick_evaluate(model, x, y, loss_fn) -> tuple[float, float] | None:
     """(loss, accuracy) of the model on (x, y) from an eager forward pass, or None when only
     Keras's own evaluate can say (unusual labels, a loss computed from logits differs)."""
     y = np.asarray(y)
@@ -486,10 +494,8 @@ def _quick_evaluate(model, x, y, loss_fn: str | None) -> tuple[float, float] | N
     accuracy = float(np.mean(probs.argmax(axis=1) == y.argmax(axis=1)))
     if not loss_fn:
         return math.nan, accuracy
-    import keras
 
-    loss = keras.losses.get(loss_fn)(y.astype(np.float32), probs)
-    return float(np.mean(np.asarray(loss))), accuracy
+    return float(np.asarray(loss_fn(y.astype(np.float32), probs))), accuracy
 
 
 def _agrees(ours: tuple[float, float], theirs: tuple[float, float], rows: int, loss_fn) -> bool:

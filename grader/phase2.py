@@ -31,11 +31,23 @@ DONE_MARKER = "phase1.done"
 """Written when phase 1 has finished: a record still missing then will never come."""
 
 
+CHECK_SECONDS = {"check": 60, "student": 180}
+"""The longest one check, and all of one student's checks, may take in phase 2 (seconds)."""
+MAX_RESTARTS = 20
+"""Sessions started again after a crash, at most (each one skips the student it died on)."""
+
+
 class Session:
-    """A running pytest session; `wait()` returns its results."""
+    """A running pytest session; `wait()` returns its results.
+
+    If the session process dies (a model that exhausts the memory, a crash in a native
+    library), the students it had finished are kept from its journal, the one it was checking
+    gets every check failed with the reason, and a new session checks the rest.
+    """
 
     def __init__(self, proc: subprocess.Popen, work: Path, checks_dir: Path, log) -> None:
         self.proc, self.work, self.checks_dir, self._log = proc, work, checks_dir, log
+        self.restart = None  # set by start_session: starts a session over other entries
 
     def phase1_finished(self) -> None:
         """Tell the session that every pending record that will ever appear has appeared."""
@@ -54,6 +66,9 @@ class Session:
         try:
             results = json.loads((self.work / "phase2-results.json").read_text())
         except (OSError, ValueError):
+            recovered = self._recover(code)
+            if recovered is not None:
+                return recovered
             tail = log.read_text(errors="replace").strip().splitlines()[-5:]
             raise GraderError(
                 f"the checks could not run (pytest exit {code}): {' | '.join(tail)}",
@@ -64,6 +79,72 @@ class Session:
             first = errors[0] if errors else f"pytest exit code {code}"
             raise GraderError(f"the checks in {self.checks_dir} are broken: {first}", f"see {log}")
         return results
+
+
+    def _recover(self, code: int) -> dict | None:
+        """After a crash: the finished students from the journal, the one being checked
+        failed with the reason, and a new session for the rest (None: nothing to recover,
+        the checks themselves are broken)."""
+        declarations, done = read_journal(self.work / "phase2-journal.jsonl")
+        plan = json.loads((self.work / "phase2-plan.json").read_text())
+        if declarations is None or self.restart is None:
+            return None
+        order = [entry["id"] for entry in plan["submissions"]]
+        left = [sid for sid in order if sid not in done]
+        if not left:
+            return None
+        crashed, rest = left[0], left[1:]
+        why = (
+            f"not checked: the grader's check process died while checking this submission "
+            f"({_exit_reason(code)}), most likely its model exhausted the memory or a "
+            "library crashed on it; the other students were checked without it. Tell your "
+            "instructor."
+        )
+        merged = {"submissions": dict(done), "reference": {}}
+        merged["submissions"][crashed] = {
+            "checks": [
+                {**d, "score": 0.0, "feedback": why, "table": []} for d in declarations
+            ],
+            "models": [],
+            "status": "check_error",
+            "detail": why,
+        }
+        if rest and self.restart is not None:
+            entries = {e["id"]: e for e in plan["submissions"]}
+            follow = self.restart([entries[sid] for sid in rest])
+            part = follow.wait()
+            merged["submissions"].update(part.get("submissions", {}))
+            merged["reference"] = part.get("reference", {})
+        return merged
+
+
+def read_journal(path: Path) -> tuple[list | None, dict]:
+    """(check declarations, {id: results}) from a session's journal; torn lines ignored."""
+    declarations, done = None, {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None, {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # the line the crash cut short
+        if "declarations" in entry:
+            declarations = entry["declarations"]
+        elif "id" in entry:
+            done[entry["id"]] = {"checks": entry.get("checks", []),
+                                 "models": entry.get("models", [])}  # fmt: skip
+    return declarations, done
+
+
+def _exit_reason(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
 
 
 def _die_with_parent() -> None:
@@ -83,7 +164,7 @@ def start_session(
     """Start a pytest session over finished `records` and `pending` ones (id -> the record
     file phase 1 will write); call `phase1_finished()` once phase 1 is over."""
     work.mkdir(parents=True, exist_ok=True)
-    for name in ("phase2-results.json", DONE_MARKER):
+    for name in ("phase2-results.json", DONE_MARKER, "phase2-journal.jsonl"):
         (work / name).unlink(missing_ok=True)
     entries = [_entry(r) for r in records]
     entries += [{"id": sid, "record": str(path)} for sid, path in (pending or {}).items()]
@@ -97,6 +178,8 @@ def start_session(
         "reference": _entry(reference),
         "submissions": entries,
         "exit_fast": True,
+        "journal": str(work / "phase2-journal.jsonl"),
+        "check_seconds": CHECK_SECONDS,
     }
     plan_path = work / "phase2-plan.json"
     plan_path.write_text(json.dumps(plan, indent=1))
@@ -122,7 +205,35 @@ def start_session(
     )
     if not pending:
         (work / DONE_MARKER).write_text("done\n")
-    return Session(proc, work, config.checks_dir, log)
+    session = Session(proc, work, config.checks_dir, log)
+    attempt = int(work.name.rsplit("-restart", 1)[1]) if "-restart" in work.name else 0
+
+    def restart(rest: list[dict]) -> Session:
+        if attempt >= MAX_RESTARTS:
+            raise GraderError(f"the check session crashed {attempt} times", f"see {work}")
+        base = work.name.rsplit("-restart", 1)[0]
+        again = work.parent / f"{base}-restart{attempt + 1}"
+        finished = [e for e in rest if "record" not in e]
+        waiting = {e["id"]: Path(e["record"]) for e in rest if "record" in e}
+        follow = start_session(
+            config, budget_name, data_source, reference, again,
+            [_record_of(e) for e in finished], waiting, visibility,
+        )  # fmt: skip
+        follow.phase1_finished()  # restarts happen in wait(), once phase 1 is over
+        return follow
+
+    session.restart = restart
+    return session
+
+
+def _record_of(entry: dict) -> RunRecord:
+    """A RunRecord back from a plan entry (enough for another session's plan)."""
+    return RunRecord(
+        id=entry["id"], status=entry.get("status", "ok"), detail=entry.get("detail", ""),
+        isolation="", content_hash="",
+        out_dir=Path(entry["out_dir"]) if entry.get("out_dir") else None, duration=0.0,
+        notes=tuple(entry.get("notes", ())), sources=entry.get("sources") or {},
+    )  # fmt: skip
 
 
 def run_checks(

@@ -27,7 +27,7 @@ from grader.exports import atomic_write, grades_csv, gradescope_results, junit_x
 from grader.machine import cpu_family
 from grader.phase1 import ReferenceFailed, RunRecord, run_dir, run_reference, run_student
 from grader.phase2 import SESSION_SIZE, run_checks, start_session
-from grader.progress import Progress, Quiet
+from grader.progress import Progress, Quiet, printable
 from grader.results import (
     PARTS,
     SubmissionResult,
@@ -35,7 +35,7 @@ from grader.results import (
     summarize,
     to_dict,
 )
-from grader.submission import content_hash, discover, submission_id
+from grader.submission import assign_ids, content_hash, discover
 
 WORK = ".work"
 """OUT's subdirectory for jobs, artifacts and the reference's run."""
@@ -67,6 +67,10 @@ class GradeRequest:
     """Dask scheduler address for phase 1; None runs it locally."""
     reports: bool = True
     """Render the HTML reports."""
+    names: Sequence[str] | None = None
+    """The entries' names, one per submission, that their ids are made from (default: each
+    submission's file name without its suffix); `grader gradescope` grades its upload as
+    `student`. Every name is made into a safe, distinct id (`submission.assign_ids`)."""
 
 
 @dataclass(frozen=True)
@@ -136,20 +140,19 @@ def grade(
     for stale in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:  # left by a killed run
         stale.unlink(missing_ok=True)
 
-    entries = {submission_id(p): Path(p) for p in request.submissions}
+    # Safe ids (no class file's name, no control characters, bounded length): OUT/<id>/ is
+    # a student's folder, and nothing else in OUT can be.
+    entries = {e.id: e for e in assign_ids(request.submissions, request.names)}
     done: dict[str, SubmissionResult] = {}
     pending: dict[str, tuple[Path, str]] = {}
-    for sid, path in entries.items():
-        try:
-            chash = content_hash(path)
-        except OSError:
-            chash = ""
+    for sid, entry in entries.items():
+        chash = _hash(entry.path)  # a hash that fails leaves it to phase 1 to say why
         key = resume_key(chash, config, label, budget_key, request.visibility)
         previous = None if request.force else _load_done(out, sid, key)
         if previous is not None:
             done[sid] = previous
         else:
-            pending[sid] = (path, chash)
+            pending[sid] = (entry.path, chash)
     for sid in done:
         progress.info(f"{sid}: unchanged since the last run, kept")
 
@@ -214,13 +217,18 @@ def grade(
         graded_at = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         per_check = phase_seconds["check"] / max(1, len(ordered))
         for sid, record in records.items():
-            result = assemble(
-                record, checked["submissions"].get(sid, {}), config, settings, per_check,
-                graded_at,
-            )  # fmt: skip
             key = resume_key(record.content_hash, config, label, budget_key, request.visibility)
+            student = checked["submissions"].get(sid, {})
+            try:  # one student's results that cannot be assembled or written sink only them
+                result = assemble(
+                    record, student, config, settings, per_check, graded_at, entries[sid].notes
+                )
+                write_student(out, result, key, render)
+            except Exception as exc:  # noqa: BLE001
+                result = _export_failed(record, student, config, settings, graded_at, exc)
+                _write_failed(out, result)
+                progress.info(f"{sid}: {result.status_detail}")
             done[sid] = result
-            write_student(out, result, key, render)
 
     t0 = time.monotonic()
     results = tuple(done[sid] for sid in sorted(done))
@@ -286,7 +294,7 @@ def _run_all(request, config, budget, work, todo, progress) -> dict[str, RunReco
 def _hash(path: Path) -> str:
     try:
         return content_hash(path)
-    except OSError:
+    except Exception:  # noqa: BLE001 - prepare() then says what is wrong with it
         return ""
 
 
@@ -350,14 +358,19 @@ def assemble(
     settings: dict,
     check_seconds: float,
     graded_at: str,
+    notes: Sequence[str] = (),
 ) -> SubmissionResult:
-    """Combine a phase-1 record with its phase-2 outcomes into the final result."""
+    """Combine a phase-1 record with its phase-2 outcomes into the final result.
+
+    `notes` (about the entry's id) come first among the result's notes. The status detail
+    is made one printable line: it is shown on terminals, in CSV-adjacent tools and logs.
+    """
     rank = {p: i for i, p in enumerate(PARTS)}
     raw = {
         "id": record.id,
         "assignment": config.name,
         "status": record.status,
-        "status_detail": record.detail,
+        "status_detail": printable(record.detail),
         "isolation": record.isolation,
         "content_hash": record.content_hash,
         "checks": sorted(checked.get("checks", []), key=lambda c: rank.get(c["part"], 99)),
@@ -365,10 +378,38 @@ def assemble(
         "stdout": record.stdout,
         "stderr": record.stderr,
         "timings": {"run": round(record.duration, 3), "check": round(check_seconds, 3)},
-        "settings": {**settings, "notes": list(record.notes)},
+        "settings": {**settings, "notes": [*notes, *record.notes]},
         "graded_at": graded_at,
     }
     return from_dict(raw)
+
+
+def _export_failed(record, checked, config, settings, graded_at, exc) -> SubmissionResult:
+    """The result of a student whose results could not be assembled or written:
+    `sandbox_error` with the reason, every check at 0 (nothing unverified earns points)."""
+    why = printable(f"the grader could not write this submission's results: "
+                    f"{type(exc).__name__}: {exc}")[:500]  # fmt: skip
+    raw = {
+        "id": record.id, "assignment": config.name, "status": "sandbox_error",
+        "status_detail": why, "isolation": record.isolation,
+        "content_hash": record.content_hash, "settings": dict(settings), "graded_at": graded_at,
+    }  # fmt: skip
+    try:
+        checks = [{**c, "score": 0.0, "feedback": why, "table": []} for c in checked["checks"]]
+        return from_dict({**raw, "checks": checks})
+    except Exception:  # noqa: BLE001 - the checks themselves were what broke
+        return from_dict(raw)
+
+
+def _write_failed(out: Path, result: SubmissionResult) -> None:
+    """What can still be written of a failed student: results.json, and no details.json (a
+    rerun grades them again)."""
+    folder = out / result.id
+    try:
+        (folder / "details.json").unlink(missing_ok=True)
+        write_json(folder / "results.json", gradescope_results(result))
+    except Exception:  # noqa: BLE001 - the class files still list them, with the reason
+        pass
 
 
 def write_student(out: Path, result: SubmissionResult, key: dict, render=None) -> None:
@@ -382,7 +423,17 @@ def write_student(out: Path, result: SubmissionResult, key: dict, render=None) -
 
 
 def write_class(out: Path, results: Sequence[SubmissionResult], render=None) -> None:
-    """Class-wide files: grades.csv, junit.xml, index.html."""
+    """Class-wide files: grades.csv, junit.xml, index.html.
+
+    No student's folder can be called like them (`submission.RESERVED_IDS`); a folder in
+    their place was left by an older grader, and is reported rather than removed.
+    """
+    for name in ("grades.csv", "junit.xml", "index.html"):
+        if (out / name).is_dir() and not (out / name).is_symlink():
+            raise GraderError(
+                f"{out / name} is a folder, so the class file cannot be written there",
+                "an older grader wrote a student's results there: move it out of OUT",
+            )
     atomic_write(out / "grades.csv", grades_csv(results))
     atomic_write(out / "junit.xml", junit_xml(results))
     if render is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -115,6 +116,7 @@ class GradingSession:
         self.reference_view = _view(self.plan["reference"])
         self._context = None
         self.exitstatus: int | None = None
+        self._spent: dict[str, float] = {}
 
     def view(self, sid: str) -> RunView:
         """The submission's view, waiting for its phase-1 record if it is still running."""
@@ -153,11 +155,73 @@ class GradingSession:
         # done, and their rebuilt models can be dropped before the next student's.
         position = {id(item): n for n, item in enumerate(items)}
         items.sort(key=lambda i: (self.order.get(_sid(i), -1), position[id(i)]))
+        self._journal({"declarations": [
+            {"name": name, "title": d.title, "part": d.part, "max_score": d.points,
+             "visibility": d.visibility}
+            for name, d in self.declarations.items()
+            if self.plan.get("visibility") != "visible" or d.visibility != "hidden"
+        ]})  # fmt: skip
 
     def pytest_runtest_teardown(self, item, nextitem) -> None:
         sid = _sid(item)
         if sid is not None and (nextitem is None or _sid(nextitem) != sid):
             self._finish_student(sid)
+            self._journal({"id": sid, **self._submission(sid)})
+
+    def _journal(self, entry: dict) -> None:
+        """Append one finished student (or the check declarations) to the session's journal,
+        durably: if the session dies on the next student (a model that exhausts memory), the
+        grader keeps everyone checked so far and restarts without that student."""
+        path = self.plan.get("journal")
+        if not path:
+            return
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _submission(self, sid: str) -> dict:
+        checks = self.results.get(sid, {})
+        return {
+            "checks": [checks[n] for n in self.declarations if n in checks],
+            "models": self.model_reports.get(sid, []),
+        }
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        """Bound the time one check may take (a model within the cost budget still takes
+        seconds at most: this is the backstop), and one student's checks in all."""
+        sid = _sid(item)
+        limits = self.plan.get("check_seconds") or {}
+        per_check = float(limits.get("check", 60))
+        per_student = float(limits.get("student", 180))
+        spent = self._spent.get(sid, 0.0)
+        if sid is not None and spent > per_student:
+
+            def refuse():
+                raise CheckFailure(
+                    f"not checked: the grader stopped checking this submission after "
+                    f"{per_student:g} s of checks (its models are too slow to run)"
+                )
+
+            item.runtest = refuse
+        started = time.monotonic()
+
+        def timeout(signum, frame):
+            raise CheckFailure(
+                f"not checked: this check took longer than {per_check:g} s, the grader's "
+                "limit per check (your model is too slow to run on the test images)"
+            )
+
+        previous = signal.signal(signal.SIGALRM, timeout)
+        signal.setitimer(signal.ITIMER_REAL, per_check)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            if sid is not None:
+                self._spent[sid] = spent + time.monotonic() - started
 
     def _finish_student(self, sid: str) -> None:
         """Model reports for the report, then free the student's models and predictions."""
@@ -259,7 +323,6 @@ class GradingSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.exitstatus = int(exitstatus)
         out = {"submissions": {}, "collection_errors": self.collection_errors, "reference": {}}
-        order = list(self.declarations)
         if self._context is None and self.entries and not self.collection_errors:
             try:
                 self._context = _Context(self.plan, self.reference_view)
@@ -268,11 +331,7 @@ class GradingSession:
         for sid in self.entries:
             if self._context is not None and not self.collection_errors:
                 self._finish_student(sid)
-            checks = self.results.get(sid, {})
-            out["submissions"][sid] = {
-                "checks": [checks[n] for n in order if n in checks],
-                "models": self.model_reports.get(sid, []),
-            }
+            out["submissions"][sid] = self._submission(sid)
         if self._context is not None:
             out["reference"] = {
                 kind: self._context.reference_accuracy(kind) for kind in ("mlp", "cnn")
@@ -358,6 +417,22 @@ class _Context:
         self.y_test = np.asarray(y_test, dtype=np.int64)
         self._reference = reference
         self._accuracy: dict[str, float | None] = {}
+        set_model_budgets(reference)
+
+
+def set_model_budgets(reference: RunView, kinds=("mlp", "cnn")) -> None:
+    """Bound what a student's model may cost to rebuild and run: a multiple of the
+    reference's layers, parameters and FLOPs (grader/model_budget.py)."""
+    from grader import artifacts
+    from grader.model_budget import Budget, estimate
+
+    for kind in kinds:
+        try:
+            path = reference.model_facts(kind)["untrained"]["config"]
+            config = artifacts.read_json(reference.out_dir, path)
+        except Exception:  # noqa: BLE001 - no reference model of this kind: no bound to set
+            continue
+        artifacts.MODEL_BUDGETS[kind] = Budget.relative_to(estimate(config))
 
     def reference_accuracy(self, kind: str) -> float | None:
         if kind not in self._accuracy:

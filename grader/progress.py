@@ -1,10 +1,39 @@
-"""Progress output: a live bar with ETA on a terminal, plain lines anywhere else (CI, logs)."""
+"""Progress output: a live bar with ETA on a terminal, plain lines anywhere else (CI, logs).
+
+Messages carry submission ids and reasons, which come from what students handed in: every
+message is passed through `printable` (no terminal escapes, no line breaks that would forge
+a line of the grader's own, no rich markup) before it is shown.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+import unicodedata
 from typing import Protocol, TextIO
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: object, *, newlines: bool = False) -> str:
+    """`text` safe to print: control and format characters (ESC, BEL, CR, bidi overrides...)
+    shown as escapes (`\\x1b`, `\\u202e`), bytes that were not UTF-8 as U+FFFD; line breaks
+    and tabs kept only with `newlines=True` (multi-line feedback), else escaped too."""
+    text = str(text)
+    if newlines:
+        text = text.replace("\r\n", "\n")
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if newlines and ch in "\n\t":
+            out.append(ch)
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\ufffd")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            out.append(_ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 class Progress(Protocol):
@@ -59,13 +88,13 @@ class PlainProgress:
         elapsed = time.monotonic() - self.started
         eta = elapsed / self.done * (self.total - self.done) if self.done else 0.0
         print(
-            f"[{self.name}] {self.done}/{self.total} {message} (eta {eta:.0f} s)",
+            f"[{self.name}] {self.done}/{self.total} {printable(message)} (eta {eta:.0f} s)",
             file=self.stream,
             flush=True,
         )
 
     def info(self, message: str) -> None:
-        print(message, file=self.stream, flush=True)
+        print(printable(message), file=self.stream, flush=True)
 
     def close(self) -> None:
         pass
@@ -99,10 +128,13 @@ class RichProgress:
         self.task = self.bar.add_task(name, total=total, last="")
 
     def advance(self, message: str) -> None:
-        self.bar.update(self.task, advance=1, last=message)
+        from rich.markup import escape
+
+        # The column renders markup: a `[/]` in an id must show, not crash the bar.
+        self.bar.update(self.task, advance=1, last=escape(printable(message)))
 
     def info(self, message: str) -> None:
-        self.bar.console.print(message, markup=False, highlight=False)
+        self.bar.console.print(printable(message), markup=False, highlight=False)
 
     def close(self) -> None:
         self.bar.stop()

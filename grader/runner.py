@@ -276,7 +276,10 @@ class Runner:
         if shape is not None:
             self.shapes[kind] = shape
         shape = shape or self.shapes.get(kind)
-        if _subclassed(model):
+        if _subclassed(model) and _functional_subclass(model):
+            facts["subclassed"] = type(model).__name__
+            model = keras.Model(model.inputs, model.outputs, name=model.name)
+        elif _subclassed(model):
             facts["subclassed"] = type(model).__name__
             try:
                 model = _trace(model, shape)
@@ -788,6 +791,14 @@ def _subclassed(model) -> bool:
         "Sequential",
         "Functional",
     )
+
+
+def _functional_subclass(model) -> bool:
+    """A subclass built the functional way, `CustomModel(inputs, outputs)` (keras.io's
+    "customizing fit" guide): its graph is already there, nothing to trace."""
+    from keras.src.models.functional import Functional
+
+    return isinstance(model, Functional) and bool(getattr(model, "outputs", None))
 
 
 def _trace(model, shape: tuple | None):

@@ -1,17 +1,26 @@
 """The sandbox's init: trusted, standard library only, run by grader/sandbox.py.
 
-With full isolation it is PID 1 of fresh mount, pid, net, ipc and uts namespaces, still root:
-it builds a minimal root file system (system libraries, the interpreter, the venv, the
-runner, the inputs and the student's code read-only; a size-capped tmpfs as the only writable
-place), then starts the runner chrooted there under rlimits as an unprivileged uid with no
-capabilities and `--no-new-privs`. It reads the runner's output with a byte cap, enforces the
-wall clock, kills every process of the namespace when the runner is done, copies the
-artifacts (regular files only) back to the host job directory and writes `sandbox.json`.
+With full isolation it is PID 1 of fresh mount, pid, net, ipc, uts and cgroup namespaces,
+still root, already inside the run's own cgroup (memory, pids, CPU: grader/sandbox.py puts it
+there before it starts). It builds a minimal root file system: system libraries; the Python
+image (the interpreter, its standard library and site-packages WITHOUT the grader, bound at
+/opt/python); copies of the runner, the plan, the inputs and the student's code in small
+read-only tmpfs mounts (/sandbox, /submission); a size-capped tmpfs as the only writable place
+(/job); a /proc of the new pid namespace that shows other users' processes to nobody. Every
+path the student can see is neutral: no host path of the checkout, the output directory or the
+student's id appears in a mount, a command line or a file name. Then it starts the runner
+chrooted there under rlimits as an unprivileged uid with no capabilities and
+`--no-new-privs`. It reads the runner's output (the first and last part of each stream are
+kept, the middle dropped), enforces the wall clock, kills every process of the namespace when
+the runner is done, copies the artifacts (regular files only, within entry, depth and byte
+limits) back to the host job directory and writes `sandbox.json`.
 
 With limited isolation (not root, no namespaces) it does the same supervision with rlimits,
 a process group and a timeout, and no file-system or network isolation.
 
-Usage: python -I sandbox_init.py CONFIG.json
+Usage: python -I sandbox_init.py CONFIG.json (grader/sandbox.py passes this file and the
+config as inherited descriptors, `python -I /dev/fd/3 /dev/fd/4`, so that no host path shows
+in the init's command line).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections import deque
 
 SETUP_FAILED = 97
 """Exit code when the sandbox itself could not be built (-> status sandbox_error)."""
@@ -47,6 +57,12 @@ DEVICES = ("null", "zero", "random", "urandom", "full")
 CPU_GRACE_SECONDS = 5
 """Hard CPU limit above the soft one: the kernel sends SIGXCPU (-> status timeout) at the soft
 limit; with both equal it sends SIGKILL first, and the run would look like a crash."""
+PYTHON_MOUNT = "/opt/python"
+"""Where the Python image (grader/sandbox.py: `python_image`) is bound, read-only."""
+STAGE_MAX_ENTRIES = 1_000
+STAGE_MAX_DEPTH = 16
+"""Bounds of the copy of the student's code into /submission (the grader prepared it: at most
+200 files, 8 levels; these only keep a surprise from costing unbounded time)."""
 
 
 def sh(*args: str) -> None:
@@ -63,6 +79,72 @@ def bind(source: str, target: str, *, read_only: bool = True) -> None:
     sh("mount", "--bind", source, target)
     if read_only:
         sh("mount", "-o", "remount,bind,ro,nosuid,nodev", target)
+
+
+def tmpfs(target: str, size: int, options: str = "mode=0755") -> None:
+    """Mount a tmpfs of `size` bytes (rounded up to a page) on target, created if needed."""
+    os.makedirs(target, exist_ok=True)
+    size = max(4096, (size + 4095) // 4096 * 4096)
+    sh("mount", "-t", "tmpfs", "-o", f"size={size},{options},nosuid,nodev", "tmpfs", target)
+
+
+def inside(root: str, path: str) -> str | None:
+    """`root + path` if it resolves (links followed) to a place under root, else None."""
+    candidate = os.path.realpath(root + path)
+    if candidate == root or candidate.startswith(root + os.sep):
+        return candidate if os.path.lexists(candidate) else None
+    return None
+
+
+def staged_files(source: str) -> tuple[list[tuple[str, int]], int]:
+    """Relative paths of the regular files and folders under source (folders end in /), with
+    their total size: a bounded, non-recursive walk that follows no link."""
+    found: list[tuple[str, int]] = []
+    total = 0
+    queue = deque([("", 0)])
+    while queue:
+        rel, depth = queue.popleft()
+        with os.scandir(os.path.join(source, rel) if rel else source) as it:
+            for entry in it:
+                child = f"{rel}/{entry.name}" if rel else entry.name
+                if len(found) >= STAGE_MAX_ENTRIES:
+                    raise OSError(f"more than {STAGE_MAX_ENTRIES} entries in {source}")
+                if entry.is_dir(follow_symlinks=False):
+                    if depth + 1 >= STAGE_MAX_DEPTH:
+                        raise OSError(f"folders nested deeper than {STAGE_MAX_DEPTH} in {source}")
+                    found.append((child + "/", 0))
+                    queue.append((child, depth + 1))
+                elif entry.is_file(follow_symlinks=False):
+                    size = entry.stat(follow_symlinks=False).st_size
+                    found.append((child, size))
+                    total += size
+    return found, total
+
+
+def stage(target: str, files: dict[str, str], trees: dict[str, str] | None = None) -> None:
+    """Copy files (name -> host path) and trees (name -> host folder) into a fresh tmpfs on
+    target sized to fit, then make it read-only: the sandbox sees copies at neutral paths,
+    never a bind mount whose source would name a host path (in /proc/self/mountinfo)."""
+    listed = {name: staged_files(path) for name, path in (trees or {}).items()}
+    size = sum(os.path.getsize(path) for path in files.values())
+    size += sum(total for _, total in listed.values()) + (1 << 20)
+    tmpfs(target, size)
+    for name, path in files.items():
+        shutil.copyfile(path, os.path.join(target, name))
+        os.chmod(os.path.join(target, name), 0o644)
+    for name, (entries, _) in listed.items():
+        base = os.path.join(target, name) if name else target
+        os.makedirs(base, mode=0o755, exist_ok=True)
+        for rel, _ in entries:
+            dest = os.path.join(base, rel)
+            if rel.endswith("/"):
+                os.mkdir(dest, 0o755)
+                continue
+            fd = os.open(os.path.join(trees[name], rel), os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out)
+            os.chmod(dest, 0o644)
+    sh("mount", "-o", "remount,ro,nosuid,nodev", target)
 
 
 def build_root(cfg: dict) -> str:
@@ -85,28 +167,39 @@ def build_root(cfg: dict) -> str:
     os.makedirs(f"{root}/dev", exist_ok=True)
     for name in DEVICES:
         bind(f"/dev/{name}", f"{root}/dev/{name}", read_only=False)
-    os.makedirs(f"{root}/dev/shm", exist_ok=True)
-    sh("mount", "-t", "tmpfs", "-o", "size=64m,mode=1777,nosuid,nodev", "tmpfs", f"{root}/dev/shm")
+    tmpfs(f"{root}/dev/shm", 64 << 20, "mode=1777")
+    # A /proc of the new pid namespace where each user sees only its own processes: the
+    # init (root, PID 1) and everything it knows are invisible to the student's uid.
     os.makedirs(f"{root}/proc", exist_ok=True)
-    sh("mount", "-t", "proc", "-o", "nosuid,nodev,noexec", "proc", f"{root}/proc")
-    os.makedirs(f"{root}/job", exist_ok=True)
-    size = f"size={cfg['limits']['job_size_mib']}m,mode=0755,uid={uid},gid={uid},nosuid,nodev"
-    sh("mount", "-t", "tmpfs", "-o", size, "tmpfs", f"{root}/job")
+    sh("mount", "-t", "proc", "-o", "nosuid,nodev,noexec,hidepid=invisible", "proc",
+       f"{root}/proc")  # fmt: skip
+    size = cfg["limits"]["job_size_mib"] << 20
+    tmpfs(f"{root}/job", size, f"mode=0755,uid={uid},gid={uid}")
     for sub in ("out", "work", "tmp"):
         os.makedirs(f"{root}/job/{sub}")
         os.chown(f"{root}/job/{sub}", uid, uid)
     bind(f"{root}/job/tmp", f"{root}/tmp", read_only=False)
-    # Exactly the interpreter and the venv, at their own paths (pyenv's lives under /root,
-    # mode 700 on the host, which the unprivileged uid could not traverse). Bound after /tmp,
-    # so a checkout under /tmp is not hidden by the private /tmp.
-    for path in cfg["python_paths"]:
-        bind(path, f"{root}{path}")
-    bind(cfg["runner"], f"{root}/sandbox/runner.py")
-    bind(cfg["plan"], f"{root}/sandbox/plan.json")
-    bind(cfg["inputs"], f"{root}/sandbox/inputs.npz")
-    for kind, path in cfg.get("fallback_models", {}).items():
-        bind(path, f"{root}/sandbox/fallback_{kind}.json")
-    bind(cfg["submission"], f"{root}/submission")
+    # Host places that must never show, should a system folder hold them (a checkout under
+    # /usr/local, say): an empty read-only mount hides each one.
+    for path in cfg.get("hide", []):
+        target = inside(root, path)
+        if target is None:
+            continue
+        if os.path.isdir(target):
+            sh("mount", "-t", "tmpfs", "-o", "ro,size=4k,mode=0,nosuid,nodev", "tmpfs", target)
+        else:
+            sh("mount", "--bind", "/dev/null", target)
+    # The interpreter, its standard library and site-packages without the grader: one
+    # read-only image at a neutral path (hard links, so its mount names no host path).
+    bind(cfg["python_image"], f"{root}{PYTHON_MOUNT}")
+    files = {
+        "runner.py": cfg["runner"],
+        "plan.json": cfg["plan"],
+        "inputs.npz": cfg["inputs"],
+        **{f"fallback_{k}.json": v for k, v in cfg.get("fallback_models", {}).items()},
+    }
+    stage(f"{root}/sandbox", files)
+    stage(f"{root}/submission", {}, {"": cfg["submission"]})
     sh("mount", "-o", "remount,ro", root)
     return root
 
@@ -118,7 +211,7 @@ def limits_args(cfg: dict) -> list[str]:
         f"--cpu={lim['cpu_seconds']}:{lim['cpu_seconds'] + CPU_GRACE_SECONDS}",
         f"--fsize={lim['file_size_mib'] << 20}",
         f"--nofile={lim['open_files']}",
-        f"--nproc={lim['processes']}",
+        f"--nproc={lim.get('nproc', lim['processes'])}",
         "--core=0",
     ]
 
@@ -167,21 +260,36 @@ def child_env(cfg: dict, home: str, tmp: str) -> dict:
     return env
 
 
+def _runner_oom_score() -> None:
+    # The init and `unshare` are exempt from the cgroup's OOM killer (-1000, set by
+    # grader/sandbox.py and inherited); the student's processes must not be.
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("0")
+    except OSError:
+        pass
+
+
 def start_runner(cfg: dict) -> subprocess.Popen:
     python = cfg["python"]
     if cfg["isolation"] == "full":
         uid = str(cfg["uid"])
+        env = {**child_env(cfg, "/job/work", "/tmp"), **cfg.get("runner_env", {})}
         argv = [
             "chroot", cfg["root"],
             "/usr/bin/prlimit", *limits_args(cfg), "--",
             "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
             "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--",
-            "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in
-                                    child_env(cfg, "/job/work", "/tmp").items()),
-            python, "-I", "/sandbox/runner.py", "/sandbox/plan.json",
+            "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()),
+            cfg.get("runner_python", python), "-I", "/sandbox/runner.py", "/sandbox/plan.json",
         ]  # fmt: skip
         return subprocess.Popen(
-            argv, cwd="/", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            argv,
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=_runner_oom_score,
         )
     env = child_env(cfg, cfg["workdir"], cfg["workdir"])
     return subprocess.Popen(
@@ -195,13 +303,48 @@ def start_runner(cfg: dict) -> subprocess.Popen:
     )
 
 
+class Capture:
+    """One output stream as kept: its first `keep` bytes and its last `keep` bytes; whatever
+    lies between is counted and dropped, so printing without end costs memory for neither
+    the init nor the report, and never stops the run (the wall clock bounds it)."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.seen = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.seen += len(chunk)
+        room = self.keep - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            if len(self.tail) > self.keep:
+                del self.tail[: len(self.tail) - self.keep]
+
+    @property
+    def dropped(self) -> int:
+        return self.seen - len(self.head) - len(self.tail)
+
+    def text(self, name: str) -> str:
+        middle = b""
+        if self.dropped:
+            middle = (
+                f"\n[... output truncated: {self.dropped:,} bytes of {name} dropped here; "
+                f"{self.seen:,} bytes printed in all, the first and last "
+                f"{self.keep >> 10} KiB kept ...]\n"
+            ).encode()
+        return bytes(self.head + middle + self.tail).decode("utf-8", "replace")
+
+
 def supervise(cfg: dict, proc: subprocess.Popen) -> dict:
-    """Collect capped output and enforce the wall clock and the output limit."""
+    """Collect the output (first and last part of each stream) and enforce the wall clock."""
     keep = cfg["limits"]["output_keep_kib"] << 10
-    hard = cfg["limits"]["output_limit_mib"] << 20
     deadline = time.monotonic() + cfg["limits"]["wall_seconds"]
-    kept = {"stdout": bytearray(), "stderr": bytearray()}
-    seen = {"stdout": 0, "stderr": 0}
+    streams = {"stdout": Capture(keep), "stderr": Capture(keep)}
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ, "stdout")
     sel.register(proc.stderr, selectors.EVENT_READ, "stderr")
@@ -219,13 +362,7 @@ def supervise(cfg: dict, proc: subprocess.Popen) -> dict:
                 sel.unregister(key.fileobj)
                 open_streams -= 1
                 continue
-            seen[key.data] += len(chunk)
-            room = keep - len(kept[key.data])
-            if room > 0:
-                kept[key.data] += chunk[:room]
-        if seen["stdout"] + seen["stderr"] > hard:
-            reason = "output_limit"
-            break
+            streams[key.data].add(chunk)
         if proc.poll() is not None:  # the runner is done; a process it left may hold the pipes
             exited_at = exited_at or time.monotonic()
             if time.monotonic() - exited_at > 2.0:
@@ -240,15 +377,16 @@ def supervise(cfg: dict, proc: subprocess.Popen) -> dict:
         proc.wait()
     kill_everything(cfg, proc)  # whatever the submission left running dies with it
     code = proc.returncode
-    return {
+    report = {
         "exit_code": code if code is not None and code >= 0 else None,
         "signal": -code if code is not None and code < 0 else None,
         "reason": reason,
-        "stdout": kept["stdout"].decode("utf-8", "replace"),
-        "stderr": kept["stderr"].decode("utf-8", "replace"),
-        "stdout_bytes": seen["stdout"],
-        "stderr_bytes": seen["stderr"],
     }
+    for name, capture in streams.items():
+        report[name] = capture.text(name)
+        report[f"{name}_bytes"] = capture.seen
+        report[f"{name}_dropped"] = capture.dropped
+    return report
 
 
 def kill_everything(cfg: dict, proc: subprocess.Popen) -> None:
@@ -272,36 +410,74 @@ def kill_everything(cfg: dict, proc: subprocess.Popen) -> None:
             pass
 
 
-def copy_out(source: str, dest: str, budget: int) -> list[str]:
-    """Copy regular files (no symlinks, no devices) from the sandbox's out dir to the host."""
-    skipped = []
-    for root, dirs, files in os.walk(source):
-        rel = os.path.relpath(root, source)
-        target_dir = os.path.normpath(os.path.join(dest, rel))
+def out_problem(source: str, max_entries: int, max_depth: int) -> str | None:
+    """Why the out dir is over its limits (too many entries, nested too deep), or None.
+
+    Counts without following links and without recursion, and stops at the first excess:
+    a million files or a chain of 100,000 folders costs no more than the limits."""
+    count = 0
+    queue = deque([(source, 1)])
+    while queue:
+        path, depth = queue.popleft()
+        try:
+            it = os.scandir(path)
+        except OSError:
+            continue
+        with it:
+            for entry in it:
+                count += 1
+                if count > max_entries:
+                    return f"left more than {max_entries:,} files and folders in its output directory"
+                if depth > max_depth:
+                    return f"nested folders more than {max_depth} levels deep in its output directory"
+                if entry.is_dir(follow_symlinks=False):
+                    queue.append((entry.path, depth + 1))
+    return None
+
+
+def copy_out(
+    source: str, dest: str, budget: int, max_entries: int = 2000, max_depth: int = 8
+) -> tuple[list[str], str | None]:
+    """Copy regular files (no links, no devices) from the sandbox's out dir to the host.
+
+    Returns the skipped entries and, when the tree is over its limits (entries, depth), the
+    reason, having copied nothing: a run never makes the host create 300,000 files, and no
+    tree is deep enough to exhaust a recursion or a path length. Non-recursive; every process
+    of the sandbox is dead by now, so nothing changes under the walk."""
+    problem = out_problem(source, max_entries, max_depth)
+    if problem:
+        return [], problem
+    skipped: list[str] = []
+    queue = deque([""])
+    while queue:
+        rel = queue.popleft()
+        here = os.path.join(source, rel) if rel else source
+        target_dir = os.path.join(dest, rel) if rel else dest
         os.makedirs(target_dir, exist_ok=True)
-        for name in list(dirs):
-            if os.path.islink(os.path.join(root, name)):
-                dirs.remove(name)
-                skipped.append(os.path.join(rel, name))
-        for name in files:
-            src = os.path.join(root, name)
+        with os.scandir(here) as it:
+            entries = list(it)
+        for entry in entries:
+            child = os.path.join(rel, entry.name) if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                queue.append(child)
+                continue
             try:
-                fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
             except OSError:
-                skipped.append(os.path.join(rel, name))
+                skipped.append(child)
                 continue
             with os.fdopen(fd, "rb") as f:
                 if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                    skipped.append(os.path.join(rel, name))
+                    skipped.append(child)
                     continue
                 data = f.read(budget + 1)
             if len(data) > budget:
-                skipped.append(os.path.join(rel, name))
+                skipped.append(child)
                 continue
             budget -= len(data)
-            with open(os.path.join(target_dir, name), "wb") as out:
+            with open(os.path.join(target_dir, entry.name), "wb") as out:
                 out.write(data)
-    return skipped
+    return skipped, None
 
 
 def main(argv: list[str]) -> int:
@@ -321,9 +497,13 @@ def main(argv: list[str]) -> int:
     report.update(supervise(cfg, proc))
     report["duration"] = round(time.monotonic() - started, 3)
     if cfg["isolation"] == "full":
-        out_dir = f"{cfg['root']}/job/out"
-        report["skipped_files"] = copy_out(
-            out_dir, cfg["host_out"], cfg["limits"]["job_size_mib"] << 20
+        lim = cfg["limits"]
+        report["skipped_files"], report["out_limit"] = copy_out(
+            f"{cfg['root']}/job/out",
+            cfg["host_out"],
+            lim["job_size_mib"] << 20,
+            lim.get("out_entries", 2000),
+            lim.get("out_depth", 8),
         )
     tmp = cfg["report"] + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import ast
 import builtins
+import errno
 import hashlib
 import json
 import os
 import re
 import shutil
 import stat
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -35,6 +37,26 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 8
 MAX_ZIP_RATIO = 200
 """Zip entries expanding more than this many times their compressed size are a bomb."""
+IGNORED_DIRS = ("__pycache__", ".git", ".ipynb_checkpoints")
+"""Folders of a folder submission that are not copied (caches, version control)."""
+HASH_MAX_DEPTH = 64
+HASH_MAX_ENTRIES = 20_000
+"""How far `content_hash` walks a folder: what lies beyond is refused by `prepare` anyway
+(`MAX_DEPTH`, `MAX_FILES`), so the hash only has to be stable, and a hostile tree 1,000
+folders deep or a million files wide costs bounded time."""
+
+MAX_ID_CHARS = 100
+MAX_ID_BYTES = 200
+"""A student id's length at most (characters, and bytes in UTF-8): the grader builds file
+names from it (`.<id>.check.XXXXXXXX`, `.<id>.replaced.<pid>`) that must stay within the
+255 bytes a file name may have."""
+RESERVED_IDS = frozenset(
+    {"grades.csv", "junit.xml", "index.html", "results.json", "details.json", "report.html"}
+)
+"""Names of the files the grader writes in OUT and in a student's folder: no id equals one
+of them (compared case-insensitively, for case-insensitive file systems), and no id starts
+with `.` (OUT/.work, temporary files), so a student's folder OUT/<id>/ never takes the place
+of a class file and a class file never lands in a student's folder."""
 
 
 class SubmissionError(GraderError):
@@ -65,12 +87,125 @@ class PreparedSubmission:
 
 
 def submission_id(path: Path) -> str:
-    """`alice.ipynb` -> `alice`; `bob/` -> `bob`; `carol.tar.zip` -> `carol.tar`."""
+    """`alice.ipynb` -> `alice`; `bob/` -> `bob`; `carol.tar.zip` -> `carol.tar`.
+
+    This is the entry's name as it is (it may hold anything a file name can: see `safe_id`
+    for the id the grader uses). Only a real folder keeps its suffix; a symbolic link is
+    never followed to tell.
+    """
     name = path.name.rstrip("/")
     for suffix in SUFFIXES:
-        if name.endswith(suffix) and path.is_file():
+        if name.endswith(suffix) and not _is_real_dir(path):
             return name[: -len(suffix)]
     return name
+
+
+def _is_real_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def safe_id(raw: str) -> tuple[str, str | None]:
+    """The id the grader uses for an entry named `raw`, and why it differs (None if not).
+
+    The id names the student's folder OUT/<id>/, rows of grades.csv and junit.xml, and lines
+    on the terminal, so it is made safe for all of them: bytes that are not UTF-8 (a file
+    name may hold any), control and invisible characters (terminal escapes, newlines that
+    would forge log lines, characters XML cannot hold) and path separators become `_`; the
+    name is NFC-normalised and stripped of surrounding spaces; a leading `.` becomes `_`; a
+    name of a file the grader writes (`RESERVED_IDS`) gets a trailing `_`; a name longer
+    than `MAX_ID_CHARS` (or `MAX_ID_BYTES` in UTF-8) is cut, with a hash of the whole name
+    appended so that two long names stay apart.
+    """
+    why: list[str] = []
+    text = "".join("_" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in raw)
+    if text != raw:
+        why.append("its name is not valid UTF-8")
+    text = unicodedata.normalize("NFC", text)
+    cleaned = "".join("_" if _unsafe_in_id(ch) else ch for ch in text)
+    if cleaned != text:
+        why.append("it holds control, invisible or path characters")
+    text = cleaned.strip()
+    if text != cleaned:
+        why.append("it starts or ends with spaces")
+    if text.startswith("."):
+        text = "_" + text[1:]
+        why.append("it starts with '.'")
+    if not text:
+        text = "_"
+        why.append("it is empty")
+    if text.casefold() in RESERVED_IDS:
+        text += "_"
+        why.append("it is the name of a file the grader writes")
+    if len(text) > MAX_ID_CHARS or len(text.encode("utf-8")) > MAX_ID_BYTES:
+        tag = hashlib.sha256(os.fsencode(raw)).hexdigest()[:8]
+        text = _cut(text, f"~{tag}")
+        why.append(f"it is longer than {MAX_ID_CHARS} characters")
+    return text, ("; ".join(why) if why else None)
+
+
+def _unsafe_in_id(ch: str) -> bool:
+    return ch in "/\\" or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+
+def _cut(text: str, tail: str) -> str:
+    """`text` shortened so that `text + tail` fits the id limits, then `tail` appended."""
+    keep = MAX_ID_CHARS - len(tail)
+    text = text[:keep]
+    while len((text + tail).encode("utf-8")) > MAX_ID_BYTES:
+        text = text[:-1]
+    return text + tail
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One student's entry, under the id the grader uses for it."""
+
+    id: str
+    """The safe id (`safe_id`), distinct from every other entry's."""
+    path: Path
+    """What the student handed in."""
+    notes: tuple[str, ...] = ()
+    """Why the id differs from the entry's name, if it does (shown in the student's result)."""
+
+
+def assign_ids(paths, names=None) -> list[Entry]:
+    """Safe, distinct ids for `paths` (their `submission_id`s, or the given `names`).
+
+    An entry whose name is already safe keeps it. Two entries whose names become the same
+    id (`bob\\x01` and `bob\\x02` are both `bob_`) are both kept: the first (in the order of
+    their names) gets the id, the next `<id>~2`, and so on, each with a note.
+    """
+    paths = [Path(p) for p in paths]
+    raws = list(names) if names is not None else [submission_id(p) for p in paths]
+    if len(raws) != len(paths):
+        raise ValueError("one name per path")
+    made = [(raw, *safe_id(raw)) for raw in raws]
+    order = sorted(range(len(paths)), key=lambda i: os.fsencode(raws[i]))
+    chosen: dict[int, tuple[str, list[str]]] = {}
+    owner: dict[str, int] = {}
+    for i in order:  # names that are already safe first: they keep their ids
+        raw, sid, why = made[i]
+        if why is None and sid not in owner:
+            chosen[i], owner[sid] = (sid, []), i
+    for i in order:
+        if i in chosen:
+            continue
+        raw, sid, why = made[i]
+        notes = [f"the id {sid!r} is used for the entry {raw!r}: {why}"] if why else []
+        candidate, n = sid, 2
+        while candidate in owner:
+            candidate, n = _cut(sid, f"~{n}"), n + 1
+        if candidate != sid:
+            other = made[owner[sid]][0]
+            notes.append(
+                f"the entry {raw!r} has the id {candidate!r}: {sid!r} is the id of the entry "
+                f"{other!r}, which becomes the same once made safe"
+            )
+        chosen[i], owner[candidate] = (candidate, notes), i
+    return [Entry(chosen[i][0], paths[i], tuple(chosen[i][1])) for i in range(len(paths))]
 
 
 def discover(submissions: Path) -> list[Path]:
@@ -78,6 +213,9 @@ def discover(submissions: Path) -> list[Path]:
 
     Hidden entries and files of other types are ignored; two entries with the same id
     (`alice.py` and `alice.ipynb`) are an error, since one would silently replace the other.
+    Nothing is followed: a symbolic link or a special file (a fifo, a device) with a
+    submission's name, or without a suffix, is an entry, which `prepare` then refuses with
+    the reason.
     """
     if not submissions.is_dir():
         raise GraderError(
@@ -85,45 +223,173 @@ def discover(submissions: Path) -> list[Path]:
             "pass a directory with one entry per student (a folder, .py, .ipynb or .zip)",
         )
     entries: dict[str, Path] = {}
-    for entry in sorted(submissions.iterdir()):
-        if entry.name.startswith((".", "_")):
+    with os.scandir(submissions) as it:
+        found = sorted(it, key=lambda e: os.fsencode(e.name))
+    for item in found:
+        entry = submissions / item.name
+        if item.name.startswith((".", "_")):
             continue
-        if entry.is_file() and entry.suffix not in SUFFIXES:
+        try:
+            mode = item.stat(follow_symlinks=False).st_mode
+        except OSError:
+            continue  # vanished
+        suffix = entry.suffix
+        if not stat.S_ISDIR(mode) and suffix not in SUFFIXES and (stat.S_ISREG(mode) or suffix):
             continue
         sid = submission_id(entry)
         if sid in entries:
             raise GraderError(
-                f"two submissions have the id {sid!r}: {entries[sid].name} and {entry.name}",
+                f"two submissions have the id {sid!r}: {entries[sid].name!r} and {entry.name!r}",
                 "keep one entry per student",
             )
         entries[sid] = entry
-    return [entries[k] for k in sorted(entries)]
+    return [entries[k] for k in sorted(entries, key=os.fsencode)]
 
 
 def content_hash(path: Path) -> str:
-    """sha256 over a file's bytes, or a directory's relative paths and file bytes."""
+    """sha256 over a file's bytes, or a folder's relative paths and file bytes.
+
+    Nothing is followed or opened that could block: a submission that is a symbolic link
+    counts as its target's name, a fifo or device as its kind; inside a folder, only regular
+    files count (`prepare` refuses the rest). A folder is walked without recursion, at most
+    `HASH_MAX_DEPTH` deep and `HASH_MAX_ENTRIES` wide (what lies beyond adds a marker).
+    """
     digest = hashlib.sha256()
-    if path.is_dir():
-        for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
-            if "__pycache__" in file.parts:
-                continue
-            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-            _hash_file(digest, file)
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode):
+        _hash_entry(digest, os.fspath(path), info)
+        return digest.hexdigest()
+    try:
+        for rel, full, entry_info in _walk(path, HASH_MAX_DEPTH, ("__pycache__",)):
+            if not stat.S_ISREG(entry_info.st_mode):
+                continue  # folders are in the files' paths; links and fifos are never graded
+            digest.update(os.fsencode(rel) + b"\0")
+            _hash_entry(digest, full, entry_info)
             digest.update(b"\0")
-    else:
-        _hash_file(digest, path)
+    except _TooDeep:
+        digest.update(b"\0<too deep>")
+    except _TooMany:
+        digest.update(b"\0<too many entries>")
     return digest.hexdigest()
 
 
-def _hash_file(digest, path: Path) -> None:
+def _hash_entry(digest, path: str, info: os.stat_result) -> None:
+    if stat.S_ISLNK(info.st_mode):
+        digest.update(b"<symlink>" + os.fsencode(os.readlink(path)))
+    elif not stat.S_ISREG(info.st_mode):
+        digest.update(f"<{_kind(info.st_mode)}>".encode())
+    else:
+        _hash_file(digest, path)
+
+
+def _hash_file(digest, path) -> None:
     """Stream a file into the digest: a huge upload is hashed, never read whole."""
-    with open(path, "rb") as f:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # replaced since lstat
+            digest.update(b"<not a regular file>")
+            return
         while chunk := f.read(1 << 20):
             digest.update(chunk)
 
 
+class _TooDeep(Exception):
+    def __init__(self, rel: str) -> None:
+        super().__init__(rel)
+        self.rel = rel
+
+
+class _TooMany(Exception):
+    pass
+
+
+def _walk(root: Path, max_depth: int, skip: tuple[str, ...], max_entries: int = HASH_MAX_ENTRIES):
+    """(relative path, path, lstat) of every entry under `root`, depth first, each folder's
+    entries sorted by name (so files come in the order of their sorted paths); without
+    recursion and never through a link. Folders named in `skip` are neither listed nor
+    entered.
+
+    Raises:
+        _TooDeep: a folder deeper than `max_depth` (its relative path in `.rel`).
+        _TooMany: more than `max_entries` entries.
+    """
+    stack: list[tuple[str, str, int]] = [(os.fspath(root), "", 0)]
+    seen = 0
+    while stack:
+        folder, rel, depth = stack.pop()
+        if depth > max_depth:
+            raise _TooDeep(rel)
+        with os.scandir(folder) as it:
+            children = sorted(it, key=lambda e: os.fsencode(e.name))
+        below = []
+        for child in children:
+            info = child.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode) and child.name in skip:
+                continue
+            seen += 1
+            if seen > max_entries:
+                raise _TooMany()
+            child_rel = f"{rel}/{child.name}" if rel else child.name
+            yield child_rel, child.path, info
+            if stat.S_ISDIR(info.st_mode):
+                below.append((child.path, child_rel, depth + 1))
+        stack.extend(reversed(below))
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file"
+
+
+def _open_regular(path, shown: str):
+    """A regular file opened for reading, never through a link and never blocking on a
+    fifo; SubmissionError (with `shown` as its name) for anything else."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SubmissionError(
+                f"{shown} is a symbolic link", "hand in regular files only"
+            ) from None
+        raise
+    f = os.fdopen(fd, "rb")
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        f.close()
+        raise SubmissionError(f"{shown} is not a regular file ({_kind(mode)})")
+    os.set_blocking(fd, True)
+    return f
+
+
+def _read_regular(path, shown: str, limit: int) -> bytes:
+    """A regular file's bytes (see `_open_regular`), refused beyond `limit` bytes."""
+    with _open_regular(path, shown) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise SubmissionError(f"{shown} is larger than {limit >> 20} MiB")
+    return data
+
+
+def _shown(name: str) -> str:
+    """An entry's name for a message: bytes that are not UTF-8 shown as U+FFFD."""
+    return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in name)
+
+
 def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> PreparedSubmission:
     """Normalise one submission into `dest` (created; must not exist).
+
+    Nothing is followed: a submission that is, or holds, a symbolic link, a fifo, a device
+    or a socket is refused, and every file is opened with `O_NOFOLLOW` and checked to be a
+    regular file before a byte of it is read.
 
     Args:
         source: what the student handed in.
@@ -132,23 +398,41 @@ def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> Prepared
             folder also holds its checks and settings, which the sandbox must not see).
 
     Raises:
-        SubmissionError: the submission is refused or unreadable; the message says why.
+        SubmissionError: the submission is refused or unreadable; the message says why, in
+            one line, without the grader's own paths. Whatever goes wrong while loading one
+            submission becomes this error: it is that student's result, never the batch's.
     """
-    source = Path(source)
-    sid = submission_id(source)
-    if source.is_symlink():
-        raise SubmissionError(f"{source.name} is a symbolic link", "hand in the file itself")
-    if not source.exists():
-        raise SubmissionError(f"{source} does not exist")
+    try:
+        return _prepare(Path(source), dest, modules_only)
+    except SubmissionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc  # no host paths
+        raise SubmissionError(
+            f"the grader could not load this submission: {type(exc).__name__}: {why}"[:300]
+        ) from None
+
+
+def _prepare(source: Path, dest: Path, modules_only: bool) -> PreparedSubmission:
+    sid = safe_id(submission_id(source))[0]
+    name = _shown(source.name)
+    try:
+        info = os.lstat(source)
+    except FileNotFoundError:
+        raise SubmissionError(f"{_shown(str(source))} does not exist") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise SubmissionError(f"{name} is a symbolic link", "hand in the file itself")
+    if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
+        raise SubmissionError(f"{name} is not a regular file or folder ({_kind(info.st_mode)})")
     digest = content_hash(source)
     dest.mkdir(parents=True)
     notes: list[str] = []
     sources: dict = {}
-    if source.is_dir():
+    if stat.S_ISDIR(info.st_mode):
         kind = "directory"
         if modules_only:
             for file in sorted(source.glob("*.py")):
-                shutil.copyfile(file, dest / file.name)
+                _copy_file(file, dest / file.name, file.name, MAX_FILE_BYTES)
         else:
             _copy_tree(source, dest)
         modules = _layout(dest, notes, sources)
@@ -165,10 +449,10 @@ def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> Prepared
         shutil.rmtree(extracted)
     elif source.suffix in (".py", ".ipynb"):
         kind = source.suffix[1:]
-        modules = _single_file(source, dest, notes, sources)
+        modules = _single_file(source, dest, notes, sources, name)
     else:
         raise SubmissionError(
-            f"{source.name}: unsupported submission type", "hand in a folder, .py, .ipynb or .zip"
+            f"{name}: unsupported submission type", "hand in a folder, .py, .ipynb or .zip"
         )
     for path in [dest, *dest.rglob("*")]:  # the sandbox user must be able to read it all
         path.chmod(0o755 if path.is_dir() else 0o644)
@@ -180,20 +464,17 @@ def _single_file(
 ) -> dict[str, str]:
     """Write a single .py or notebook as the module `submission`; `sources` says where its
     lines come from (the student's own file name, and for a notebook each line's cell)."""
+    label = label or _shown(file.name)
     limit = MAX_TOTAL_BYTES if file.suffix == ".ipynb" else MAX_FILE_BYTES
-    if file.stat().st_size > limit:  # before reading: a huge upload is never loaded whole
-        raise SubmissionError(f"{file.name} is larger than {limit >> 20} MiB")
-    source: dict = {"label": label or file.name}
+    source: dict = {"label": label}
     if file.suffix == ".ipynb":
-        code, source["cells"] = notebook_module(file.read_bytes(), file.name, notes)
+        raw = _read_regular(file, label, limit)  # a huge upload is never loaded whole
+        code, source["cells"] = notebook_module(raw, label, notes)
     elif file.suffix == ".py":
-        code = file.read_bytes()
-        if len(code) > MAX_FILE_BYTES:
-            raise SubmissionError(f"{file.name} is larger than {MAX_FILE_BYTES >> 20} MiB")
-        code = code.decode("utf-8", errors="replace")
+        code = _read_regular(file, label, limit).decode("utf-8", errors="replace")
     else:
         raise SubmissionError(
-            f"{file.name}: expected a .py or .ipynb file", "hand in a folder, .py, .ipynb or .zip"
+            f"{label}: expected a .py or .ipynb file", "hand in a folder, .py, .ipynb or .zip"
         )
     (dest / f"{SINGLE_MODULE}.py").write_text(code, encoding="utf-8")
     sources[f"{SINGLE_MODULE}.py"] = source
@@ -225,28 +506,51 @@ def _layout(directory: Path, notes: list[str], sources: dict) -> dict[str, str]:
 
 
 def _copy_tree(source: Path, dest: Path) -> None:
-    """Copy regular files only, within limits; symlinks are refused, not followed."""
+    """Copy regular files only, entry by entry, within limits, without recursion.
+
+    Symbolic links, fifos, devices and sockets are refused, not followed or opened; so are
+    names that are not valid UTF-8 and folders nested deeper than `MAX_DEPTH`.
+    """
     count, total = 0, 0
-    for root, dirs, files in os.walk(source):
-        rel = Path(root).relative_to(source)
-        if len(rel.parts) > MAX_DEPTH:
-            raise SubmissionError(f"{rel} is nested deeper than {MAX_DEPTH} folders")
-        dirs[:] = [d for d in dirs if d not in ("__pycache__", ".git", ".ipynb_checkpoints")]
-        for name in dirs + files:
-            if (Path(root) / name).is_symlink():
+    try:
+        # The walk stops at MAX_DEPTH + 1: a folder that deep is refused when it is reached.
+        for rel, full, info in _walk(source, MAX_DEPTH, IGNORED_DIRS, MAX_FILES * 50):
+            shown = _shown(rel)
+            if shown != rel:
                 raise SubmissionError(
-                    f"{rel / name} is a symbolic link", "hand in regular files only"
+                    f"{shown!r} has a name that is not valid UTF-8",
+                    "rename it and hand it in again",
                 )
-        (dest / rel).mkdir(parents=True, exist_ok=True)
-        for name in files:
-            src = Path(root) / name
-            info = src.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                raise SubmissionError(f"{rel} is a symbolic link", "hand in regular files only")
+            if stat.S_ISDIR(info.st_mode):
+                (dest / rel).mkdir()
+                continue
             if not stat.S_ISREG(info.st_mode):
-                raise SubmissionError(f"{rel / name} is not a regular file")
+                raise SubmissionError(f"{rel} is not a regular file ({_kind(info.st_mode)})")
             count += 1
-            total += info.st_size
-            _check_limits(count, total, rel / name)
-            shutil.copyfile(src, dest / rel / name, follow_symlinks=False)
+            _check_limits(count, total + info.st_size, rel)
+            total += _copy_file(full, dest / rel, rel, MAX_TOTAL_BYTES - total)
+            _check_limits(count, total, rel)
+    except _TooDeep as exc:
+        raise SubmissionError(
+            f"{_shown(exc.rel)} is nested deeper than {MAX_DEPTH} folders"
+        ) from None
+    except _TooMany:
+        raise SubmissionError(f"more than {MAX_FILES} files", "hand in only your code") from None
+
+
+def _copy_file(source, target: Path, shown: str, limit: int) -> int:
+    """Copy one regular file (see `_open_regular`) to a new file; its size, at most `limit`
+    bytes (beyond, the copy stops and the size says so)."""
+    with _open_regular(source, shown) as src, open(target, "xb") as out:
+        copied = 0
+        while chunk := src.read(min(1 << 20, limit + 1 - copied)):
+            copied += len(chunk)
+            out.write(chunk)
+            if copied > limit:
+                break
+    return copied
 
 
 def _check_limits(count: int, total: int, name: object) -> None:
@@ -261,16 +565,20 @@ def _check_limits(count: int, total: int, name: object) -> None:
 
 def _extract_zip(archive: Path, dest: Path) -> None:
     """Extract by hand: no absolute paths, no `..`, no symlinks, bounded size and count."""
+    name = _shown(archive.name)
+    f = _open_regular(archive, name)
     try:
-        zf = zipfile.ZipFile(archive)
+        zf = zipfile.ZipFile(f)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise SubmissionError(f"{archive.name} is not a readable zip file: {exc}") from None
+        f.close()
+        raise SubmissionError(f"{name} is not a readable zip file: {exc}") from None
     dest.mkdir(parents=True)
     try:
-        _extract_entries(zf, dest)
+        with f:
+            _extract_entries(zf, dest)
     except _UNZIP_ERRORS as exc:  # bad CRC, encryption, unknown compression, a name twice...
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc  # no host paths
-        raise SubmissionError(f"{archive.name} cannot be extracted: {why}") from None
+        raise SubmissionError(f"{name} cannot be extracted: {why}") from None
 
 
 _UNZIP_ERRORS = (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
@@ -349,7 +657,7 @@ def notebook_module(raw: bytes, name: str, notes: list[str]) -> tuple[str, list]
         raise SubmissionError(f"{name} is larger than {MAX_TOTAL_BYTES >> 20} MiB")
     try:
         nb = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, a 5,000-digit number
         raise SubmissionError(
             f"{name} is not a valid notebook (not JSON: {exc})",
             "save it again from Jupyter, or hand in .py files",
@@ -459,8 +767,10 @@ def _keep(node: ast.stmt, defined: set[str]) -> bool:
             defined.add(node.name)
         return True
     if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and node.value is not None:
-        if any(isinstance(n, ast.Call | ast.Lambda | ast.Await) for n in ast.walk(node.value)):
+        if any(isinstance(n, ast.Lambda | ast.Await) for n in ast.walk(node.value)):
             return False
+        if not all(_safe_call(n) for n in ast.walk(node.value) if isinstance(n, ast.Call)):
+            return False  # e.g. load_data(), model.fit(...): the student's own runs
         loads = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
         if not loads <= defined:
             return False  # e.g. `num_pixels = X_train.shape[1]` after a dropped load_data()
@@ -473,6 +783,31 @@ def _keep(node: ast.stmt, defined: set[str]) -> bool:
         defined.update(names)
         return True
     return False
+
+
+_SAFE_CALLS = frozenset({
+    "partial", "functools.partial", "tuple", "list", "dict", "set", "frozenset", "range",
+    "int", "float", "str", "bool", "len", "min", "max", "round", "abs", "zip", "sorted",
+})  # fmt: skip
+_SAFE_NAMESPACES = frozenset({
+    "layers", "optimizers", "losses", "metrics", "initializers", "regularizers",
+    "activations", "constraints", "schedules",
+})  # fmt: skip
+"""Top-level notebook constants may call these: building a value, never running anything
+(Géron's `DefaultConv2D = partial(keras.layers.Conv2D, ...)`, `opt = keras.optimizers.Adam()`)."""
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def _safe_call(call: ast.Call) -> bool:
+    name = _dotted(call.func)
+    return name in _SAFE_CALLS or bool(_SAFE_NAMESPACES.intersection(name.split(".")[:-1]))
 
 
 def _header_names(node: ast.stmt) -> set[str]:

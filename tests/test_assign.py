@@ -198,6 +198,18 @@ def test_readme_lists_every_function(generated):
     assert "grader check mnist.ipynb" in readme
 
 
+def test_readme_says_what_is_accepted_and_what_each_deviation_costs(generated):
+    """Does the README carry the assignment's GRADING.md: accepted model styles, the table of
+    deviations and the checks each costs, and the grading environment?"""
+    dest, _ = generated
+    readme = (dest / "README.md").read_text()
+    grading = (REFERENCE / "GRADING.md").read_text()
+    assert readme.endswith(grading)
+    for phrase in ("subclass of `keras.Model`", "What each deviation costs", "| wrong one-hot",
+                   "matplotlib, pandas, scikit-learn"):  # fmt: skip
+        assert phrase in readme
+
+
 def test_committed_assignment_is_ruff_clean():
     """Does ruff pass on the committed stubs and notebook?"""
     ruff = Path(sys.executable).with_name("ruff")

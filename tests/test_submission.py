@@ -478,9 +478,11 @@ def test_notebook_keeps_constants_of_every_target():
     """Are `img_rows, img_cols = 28, 28` (keras' examples/mnist_cnn.py), starred, list and
     annotated targets and augmented assignments kept, and attribute/item targets dropped?"""
     raw = _notebook(
-        ("code", "import numpy as np\nimport keras\n"),
+        ("code", "import numpy as np\nimport keras\nfrom functools import partial\n"),
         (
             "code",
+            "DefaultConv2D = partial(keras.layers.Conv2D, kernel_size=3, padding='same')\n"
+            "opt = keras.optimizers.RMSprop(learning_rate=0.001)\n"
             "img_rows, img_cols = 28, 28\n"
             "num_classes: int = 10\n"
             "(first, *rest) = (1, 2, 3)\n"
@@ -506,6 +508,8 @@ def test_notebook_keeps_constants_of_every_target():
     assert module["input_shape"] == (28, 28, 1) and module["epochs"] == 4
     assert module["reshape_for_cnn"](module["np"].zeros((2, 784))).shape == (2, 28, 28, 1)
     assert "x_train" not in module  # a call: the student's own data loading is not run
+    assert module["DefaultConv2D"](filters=8).get_config()["kernel_size"] == (3, 3)
+    assert type(module["opt"]).__name__ == "RMSprop"
     assert notes == ["notebook: 3 top-level statements that are not definitions ignored"]
 
 
