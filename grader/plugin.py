@@ -419,6 +419,14 @@ class _Context:
         self._accuracy: dict[str, float | None] = {}
         set_model_budgets(reference)
 
+    def reference_accuracy(self, kind: str) -> float | None:
+        if kind not in self._accuracy:
+            try:
+                self._accuracy[kind] = self._reference.accuracy(kind, self.y_test)
+            except Exception:  # noqa: BLE001 - the accuracy check reports it
+                self._accuracy[kind] = None
+        return self._accuracy[kind]
+
 
 def set_model_budgets(reference: RunView, kinds=("mlp", "cnn")) -> None:
     """Bound what a student's model may cost to rebuild and run: a multiple of the
@@ -433,11 +441,3 @@ def set_model_budgets(reference: RunView, kinds=("mlp", "cnn")) -> None:
         except Exception:  # noqa: BLE001 - no reference model of this kind: no bound to set
             continue
         artifacts.MODEL_BUDGETS[kind] = Budget.relative_to(estimate(config))
-
-    def reference_accuracy(self, kind: str) -> float | None:
-        if kind not in self._accuracy:
-            try:
-                self._accuracy[kind] = self._reference.accuracy(kind, self.y_test)
-            except Exception:  # noqa: BLE001 - the accuracy check reports it
-                self._accuracy[kind] = None
-        return self._accuracy[kind]
