@@ -122,19 +122,34 @@ def _key(layer: LayerInfo) -> tuple[str, str]:
 def align(
     expected: tuple[LayerInfo, ...], actual: tuple[LayerInfo, ...]
 ) -> list[tuple[int | None, int | None]]:
-    """Pairs of (expected index, actual index) after an edit-distance alignment on layer type
-    and activation (as `difflib` does): one extra or missing layer becomes one unpaired row at
-    the place where it occurs, instead of shifting every row after it. Runs that differ are
-    paired position by position."""
+    """Pairs of (expected index, actual index) after an edit-distance alignment (as `difflib`
+    does): first on the whole layer description, so identical layers pair up, then, between
+    those, on layer type and activation, so `Dense(256)` still pairs with `Dense(512)`. One
+    extra or missing layer becomes one unpaired row at the place where it occurs, instead of
+    shifting every row after it. Runs that still differ are paired position by position."""
+    return _align(expected, actual, 0, len(expected), 0, len(actual), level=0)
+
+
+_ALIGN_KEYS = (lambda layer: layer.kind, _key)
+
+
+def _align(expected, actual, i1, i2, j1, j2, level: int) -> list[tuple[int | None, int | None]]:
+    key = _ALIGN_KEYS[level]
     matcher = difflib.SequenceMatcher(
-        None, [_key(e) for e in expected], [_key(a) for a in actual], autojunk=False
+        None, [key(e) for e in expected[i1:i2]], [key(a) for a in actual[j1:j2]], autojunk=False
     )
     pairs: list[tuple[int | None, int | None]] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        n = min(i2 - i1, j2 - j1) if tag in ("equal", "replace") else 0
-        pairs += [(i1 + k, j1 + k) for k in range(n)]
-        pairs += [(k, None) for k in range(i1 + n, i2)]
-        pairs += [(None, k) for k in range(j1 + n, j2)]
+    for tag, a1, a2, b1, b2 in matcher.get_opcodes():
+        a1, a2, b1, b2 = a1 + i1, a2 + i1, b1 + j1, b2 + j1
+        if tag == "equal":
+            pairs += [(a1 + k, b1 + k) for k in range(a2 - a1)]
+        elif level + 1 < len(_ALIGN_KEYS) and a2 > a1 and b2 > b1:
+            pairs += _align(expected, actual, a1, a2, b1, b2, level + 1)
+        else:
+            n = min(a2 - a1, b2 - b1) if tag == "replace" else 0
+            pairs += [(a1 + k, b1 + k) for k in range(n)]
+            pairs += [(k, None) for k in range(a1 + n, a2)]
+            pairs += [(None, k) for k in range(b1 + n, b2)]
     return pairs
 
 

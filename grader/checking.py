@@ -137,8 +137,30 @@ class RunView:
             fail(f"the grader could not rebuild your {kind.upper()} ({which}): {exc}")
             raise
 
+    def keras_file(self, kind: str, stage: str):
+        """The Keras model file the sandbox saved at `stage` (`built`, `trained`, `saved`),
+        read on this side (grader/keras_file.py); fails with the reason when there is none."""
+        from grader.keras_file import read_keras_file
+
+        key = f"_keras_{kind}_{stage}"
+        if key not in self.__dict__:
+            facts = self.model_facts(kind).get(f"{stage}_file")
+            try:
+                if not isinstance(facts, dict) or "file" not in facts:
+                    reason = facts.get("error") if isinstance(facts, dict) else None
+                    raise ArtifactError(str(reason or "no such file was written"))
+                self.__dict__[key] = read_keras_file(self.out_dir, facts["file"])
+            except ArtifactError as exc:
+                self.__dict__[key] = exc
+        value = self.__dict__[key]
+        if isinstance(value, ArtifactError):
+            raise value
+        return value
+
     def release(self) -> None:
         """Forget rebuilt models and predictions (this student is done)."""
+        for key in [k for k in self.__dict__ if k.startswith("_keras_")]:
+            del self.__dict__[key]
         self.__dict__.pop("_predictions", None)
         if self.artifacts is not None:
             self.artifacts.release()

@@ -19,6 +19,7 @@ from grader.architecture import (
     input_shape,
     output_activation,
 )
+from grader.artifacts import ArtifactError
 from grader.checking import (
     CheckFailure,
     RunView,
@@ -35,6 +36,7 @@ from grader.compile_settings import (
     optimizer_setting,
 )
 from grader.feedback import warning_hints
+from grader.keras_file import same_weights
 from grader.results import linear_credit
 
 PROBE = 64
@@ -290,21 +292,27 @@ def check_softmax_output(student: RunView, reference: RunView, kind: str) -> Non
 
 
 def _compile_config(run: RunView, kind: str) -> dict:
-    facts = run.model_facts(kind).get("compile") or {}
-    config = facts.get("compile_config")
-    config = dict(config) if isinstance(config, dict) else {}
-    for key in ("loss", "metrics", "optimizer"):  # what the runner saw, where Keras wrote none
-        if config.get(key) is None and facts.get(key) is not None:
-            config[key] = facts[key]
-    return config
+    """The compile settings of the model build_<kind>() returned, read on the trusted side
+    from the Keras model file saved right after the build ({} when it was not compiled).
+
+    Raises:
+        CheckFailure: there is no readable file (the reason says why).
+    """
+    run.require(f"build_{kind}")
+    try:
+        config = run.keras_file(kind, "built").compile_config
+    except ArtifactError as exc:
+        fail(
+            f"the grader could not read the {kind.upper()}'s compile settings from the model "
+            f"file saved after build_{kind}(): {exc}"
+        )
+    return dict(config or {})
 
 
 def check_compile(student: RunView, reference: RunView, kind: str) -> None:
-    student.require(f"build_{kind}")
-    facts = student.model_facts(kind).get("compile") or {}
-    if not facts.get("compiled") or not facts.get("optimizer"):
-        fail(f"build_{kind}() returned a model that is not compiled: call model.compile(...).")
     mine, ref = _compile_config(student, kind), _compile_config(reference, kind)
+    if not mine.get("optimizer"):
+        fail(f"build_{kind}() returned a model that is not compiled: call model.compile(...).")
     loss, ref_loss = loss_setting(mine.get("loss")), loss_setting(ref.get("loss"))
     problems = []
     if loss.name != ref_loss.name:
@@ -342,8 +350,48 @@ def check_compile(student: RunView, reference: RunView, kind: str) -> None:
 
 
 # ---- training ---------------------------------------------------------------------------
+def each_model(student: RunView, kinds, check) -> None:
+    """Run `check(kind)` for each model the student's builders gave; a model whose builder
+    failed is that builder's checks' business, so the training checks use the other one.
+    Fails with the builder's reason when there is no model of theirs at all."""
+    graded, missing = [], []
+    for kind in kinds:
+        if student.call(f"build_{kind}").get("status") == "ok":
+            graded.append(kind)
+        else:
+            missing.append(kind)
+    if not graded:
+        student.require(f"build_{kinds[0]}")  # fails, saying why
+    for kind in missing:
+        note(f"checked on the {', '.join(k.upper() for k in graded)} only: build_{kind}() "
+             "gave no model to train.")  # fmt: skip
+    for kind in graded:
+        check(kind)
+
+
 def _accuracy_keys(student: RunView, kind: str) -> list[str]:
-    return [m.key for m in accuracy_metrics(_compile_config(student, kind).get("metrics"))]
+    try:
+        config = _compile_config(student, kind)
+    except CheckFailure:
+        return []  # the compile check says why; the History is judged on its loss
+    return [m.key for m in accuracy_metrics(config.get("metrics"))]
+
+
+def _steps(run: RunView, kind: str) -> int | None:
+    """Optimizer steps taken in train(), from the optimizer state saved with the trained
+    model (trusted side), after checking that file holds the trained weights."""
+    try:
+        saved = run.keras_file(kind, "trained")
+        steps = saved.iterations()
+        trained = run.artifacts.arrays(run.model_facts(kind)["trained"]["weights"])
+    except (ArtifactError, KeyError, TypeError) as exc:
+        fail(f"the grader could not read the {kind.upper()}'s training state: {exc}")
+    if not same_weights(saved.layer_arrays(), list(trained.values())):
+        fail(
+            f"the {kind.upper()}'s saved training state does not hold the trained model's "
+            "weights, so its step count cannot be trusted."
+        )
+    return steps
 
 
 def check_history(student: RunView, kind: str, epochs: int, validation: bool) -> None:
@@ -373,13 +421,13 @@ def check_budget(student: RunView, reference: RunView, kind: str, spec) -> None:
     """train() used the grader's epochs, batch_size and validation_split, all three."""
     student.require(f"train:{kind}")
     facts = student.model_facts(kind)
-    steps = facts.get("iterations")
+    steps = _steps(student, kind)
     skipped = facts.get("skipped_steps")
     if isinstance(steps, int) and isinstance(skipped, int) and 0 < skipped < 64:
         steps += skipped  # mixed precision's loss scaling skipped them: they were taken
         note(f"{skipped} of the {kind.upper()}'s steps were skipped by mixed-precision loss "
              "scaling (non-finite gradients); they count as taken.")  # fmt: skip
-    expected = reference.model_facts(kind).get("iterations")
+    expected = _steps(reference, kind)
     asked = (
         f"epochs={spec.epochs}, batch_size={spec.batch_size}, "
         f"validation_split={spec.validation_split:g}"
@@ -522,6 +570,21 @@ def check_save_load(student: RunView, kind: str) -> None:
                 "nothing there."
             )
     student.require(f"load:{kind}")
+    # The file save() wrote, opened here: it must be a Keras model file holding the trained
+    # weights (not a report from the sandbox that something was written).
+    try:
+        written = student.keras_file(kind, "saved")
+        weights = student.artifacts.arrays(student.model_facts(kind)["trained"]["weights"])
+    except (ArtifactError, KeyError, TypeError) as exc:
+        fail(
+            f"save() wrote no Keras model file at the path it was given ({exc}): save the "
+            "whole model there, model.save(path)."
+        )
+    if not same_weights(written.layer_arrays(), list(weights.values())):
+        fail(
+            f"the file save() wrote for the {kind.upper()} does not hold the trained model's "
+            "weights: save the trained model itself, model.save(path)."
+        )
     trained = student.model(kind, "trained")
     loaded = student.model(kind, "loaded")
     x = student.test_inputs(kind)[:PROBE]
@@ -547,11 +610,14 @@ def check_accuracy(
     student: RunView, reference: RunView, kind: str, labels: np.ndarray, margin: float, band: float
 ) -> None:
     """Test accuracy of the student's own pipeline vs the reference's under the same budget."""
-    if student.model_facts(kind).get("built_by") == "reference":
-        fail(
-            f"your build_{kind}() gave no model, so there is no {kind.upper()} of yours to "
-            "measure (the grader used the reference's network only to check train())."
-        )
+    if student.call(f"build_{kind}").get("status") != "ok":
+        try:
+            student.require(f"build_{kind}")
+        except CheckFailure as failure:
+            fail(
+                f"your build_{kind}() gave no model, so there is no {kind.upper()} of yours "
+                "to measure.\n" + failure.message
+            )
     substituted = student.artifacts.fallbacks(f"predict:{kind}") if student.artifacts else []
     if substituted:
         fail(

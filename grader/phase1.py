@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from grader import __version__
-from grader.artifacts import ArtifactError, Artifacts, read_json
+from grader.artifacts import ArtifactError, Artifacts
 from grader.config import AssignmentConfig, Budget
 from grader.machine import cpu_family
 from grader.sandbox import RunOutcome, run_job
@@ -33,13 +33,18 @@ PROBE_LABELS = np.array(
 )
 """The fixed labels every submission's one_hot() encodes (MNIST's first 20, then 0..9)."""
 
-FALLBACK_ARRAYS = {
+FALLBACK_ARRAYS = {"fb_onehot_train": "one_hot:train"}
+"""Reference outputs that stand in where a student's step failed. Only the training labels:
+no reference output that a check compares with (preprocessed images) and no reference model
+ever enters a sandbox, where student code could hand it back as its own (issue 12)."""
+EXPECTED_SHAPES = {
     "fb_flat_train": "flatten_and_scale",
     "fb_flat_test": "flatten_and_scale:test",
     "fb_cnn_train": "reshape_for_cnn",
     "fb_cnn_test": "reshape_for_cnn:test",
-    "fb_onehot_train": "one_hot:train",
 }
+"""Shapes (not values) of the reference's preprocessing outputs: how the runner tells a
+contract-shaped array from another shape (`shape_<key>` in the inputs)."""
 
 
 @dataclass(frozen=True)
@@ -130,7 +135,7 @@ def run_reference(
     data = json.loads((cached / "record.json").read_text())
     record = RunRecord(**{**data, "out_dir": cached / "job" / "out", "notes": ()})
     work.mkdir(parents=True, exist_ok=True)
-    for name in ("inputs.npz", "fallback_mlp.json", "fallback_cnn.json"):
+    for name in ("inputs.npz",):
         _link_or_copy(cached / name, work / name)
     stamp = work / "_reference" / "key.json"
     stamp.parent.mkdir(exist_ok=True)
@@ -182,15 +187,9 @@ def _build_reference(
         try:
             for key_name, call in FALLBACK_ARRAYS.items():
                 fallbacks[key_name] = artifacts.array(call).astype(np.float32)
-            for kind in ("mlp", "cnn"):
-                facts = artifacts.model_facts(kind)
-                spec = {
-                    "config": read_json(outcome.out_dir, facts["untrained"]["config"]),
-                    "compile_config": facts["compile"]["compile_config"],
-                }
-                path = ref_dir / f"fallback_{kind}.json"
-                path.write_text(json.dumps(spec))
-                path.chmod(0o644)
+            for key_name, call in EXPECTED_SHAPES.items():
+                shape = artifacts.result(call)["shape"]
+                fallbacks[f"shape_{key_name}"] = np.asarray(shape, dtype=np.int64)
         except (ArtifactError, KeyError, TypeError) as exc:
             raise ReferenceFailed(f"the reference's artifacts are incomplete: {exc}") from None
         write_inputs(ref_dir / "inputs.npz", {**base, **fallbacks})
@@ -216,7 +215,9 @@ class ReferenceFailed(Exception):
 
 
 def fallback_models(work: Path) -> dict[str, Path]:
-    return {kind: work / f"fallback_{kind}.json" for kind in ("mlp", "cnn")}
+    """No reference model enters a sandbox (issue 12): a student whose builder fails has no
+    model to train, and the training checks use their other model."""
+    return {}
 
 
 def run_dir(work: Path, sid: str) -> Path:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import stat
 import sys
 import time
 import traceback
@@ -302,6 +303,59 @@ class Runner:
         facts["weights"] = f"models/{name}.npz"
         return facts
 
+    def save_keras(self, name: str, model, optimizer=None) -> dict:
+        """The model as Keras saves it (`models/<name>.keras`: config with the compile
+        settings, weights, and the optimizer's state with its step count): the file the
+        trusted side reads those facts from, instead of anything reported in memory.
+
+        A subclassed model is saved as its traced graph, compiled from its own compile
+        config, with its own optimizer (or `optimizer`, the one a hand-written loop stepped).
+        """
+        import keras
+
+        kind = name.split("_")[0]
+        own = getattr(model, "optimizer", None)
+        saved = model
+        if _subclassed(model) or (optimizer is not None and optimizer is not own):
+            # A copy of the same layers as a plain graph, never the student's own object
+            # (their evaluate() and save() still get it unchanged).
+            if _subclassed(model) and not _functional_subclass(model):
+                saved = _trace(model, self.shapes.get(kind))
+            else:
+                saved = keras.Model(model.inputs, model.outputs, name=model.name)
+            config = model.get_compile_config() if getattr(model, "compiled", False) else None
+            if config:
+                saved.compile_from_config(config)
+            optimizer = optimizer or own
+            if optimizer is not None:
+                if not getattr(saved, "compiled", False):
+                    saved.compile(optimizer=optimizer)
+                saved.optimizer = optimizer
+        rel = f"models/{name}.keras"
+        path = os.path.join(self.out, rel)
+        tmp = f"{path}.tmp{os.getpid()}.keras"
+        saved.save(tmp)
+        _os_replace(tmp, path)
+        return {"file": rel}
+
+    def keep_file(self, source: str, rel: str, cap: int = 256 << 20) -> dict:
+        """Copy a regular file (not a link, at most `cap` bytes) into the output directory."""
+        fd = _os_open(source, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > cap:
+                return {"error": "not a regular file within the size cap"}
+            chunks, size = [], 0
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > cap:
+                    return {"error": "larger than the size cap"}
+        finally:
+            _os_close(fd)
+        _write_bytes(os.path.join(self.out, rel), b"".join(chunks))
+        return {"file": rel}
+
     def save_arrays_at(self, rel: str, arrays: dict) -> None:
         import io
 
@@ -328,16 +382,6 @@ class Runner:
         facts["compiled"] = bool(getattr(model, "compiled", optimizer is not None))
         facts["compile_config"] = _jsonable(config)
         return facts
-
-    def rebuild_fallback(self, kind: str):
-        """The reference's architecture (trusted config passed in), compiled like the reference."""
-        import keras
-
-        with open(self.plan["fallback_models"][kind], encoding="utf-8") as f:
-            spec = json.load(f)
-        model = keras.saving.deserialize_keras_object(spec["config"], safe_mode=True)
-        model.compile_from_config(spec["compile_config"])
-        return model
 
     # ---- the pipeline ------------------------------------------------------------------
     def import_modules(self) -> None:
@@ -441,6 +485,9 @@ class Runner:
                     fname, lambda m=model, k=kind, s=shape: self.save_model(f"{k}_untrained", m, s)
                 )
                 facts["compile"] = self.guard(fname, lambda m=model: self.compile_facts(m))
+                facts["built_file"] = self.guard(
+                    fname, lambda m=model, k=kind: self.save_keras(f"{k}_built", m)
+                )
             self.manifest["models"][kind] = facts
             built[kind] = model if ok and _is_keras_model(model) else None
             self.flush()
@@ -468,26 +515,31 @@ class Runner:
         facts = self.manifest["models"][kind]
         seed_everything(self.plan["seed"], self.plan["threads"])
         if model is None:
-            model = self.guard(f"train:{kind}", lambda: self.rebuild_fallback(kind))
-            if isinstance(model, dict):
-                return
-            facts["built_by"] = "reference"
-            self.manifest["fallbacks"].setdefault(f"train:{kind}", []).append("model")
-        x = self.usable(f"train:{kind}", "inputs", x_tr, fb_tr)
+            self.manifest["calls"][f"train:{kind}"] = {
+                "status": "skipped",
+                "why": f"build_{kind}() gave no model to train",
+            }
+            self.flush()
+            return
+        x = x_tr
         y = self.usable(
             f"train:{kind}", "labels", y_hot, _Fallbacks(self.inputs)["fb_onehot_train"]
         )
         if x is None or y is None:
+            function = "flatten_and_scale" if kind == "mlp" else "reshape_for_cnn"
             self.manifest["calls"][f"train:{kind}"] = {
                 "status": "skipped",
-                "why": "no usable inputs or labels to train on",
+                "why": f"{function}() gave no usable images to train on"
+                if x is None
+                else "no usable labels to train on",
             }
             self.flush()
             return
-        x_test = self.usable(f"predict:{kind}", "inputs", x_te, fb_te)
+        x_test = x_te
 
         train = self.function("training", "train")
         before = _optimizer_steps()
+        loop_optimizer = None
         ok, history = self.call(
             f"train:{kind}",
             train,
@@ -515,10 +567,14 @@ class Runner:
             if isinstance(stepped, list) and stepped:
                 facts["loop"] = {"optimizer": stepped[0][0], "iterations": stepped[0][1]}
                 facts["iterations"] = stepped[0][1]
+                loop_optimizer = stepped[0][2]
             elif ok:
                 facts["loop"] = {"optimizer": None, "iterations": None}
         facts["trained"] = self.guard(
             f"train:{kind}", lambda: self.save_model(f"{kind}_trained", model)
+        )
+        facts["trained_file"] = self.guard(
+            f"train:{kind}", lambda: self.save_keras(f"{kind}_trained", model, loop_optimizer)
         )
         self.flush()
 
@@ -561,9 +617,22 @@ class Runner:
                     facts["loaded"] = self.guard(
                         f"load:{kind}", lambda: self.save_model(f"{kind}_loaded", loaded)
                     )
+                # What save() wrote, for the trusted side to open itself.
+                facts["saved_file"] = self.guard(
+                    f"save:{kind}", lambda: self.keep_file(moved, f"models/{kind}_saved.keras")
+                )
         else:
             self.manifest["calls"][f"load:{kind}"] = {"status": "skipped", "why": "save failed"}
 
+        if x_test is None:
+            function = "flatten_and_scale" if kind == "mlp" else "reshape_for_cnn"
+            self.manifest["calls"][f"predict:{kind}"] = {
+                "status": "skipped",
+                "why": f"{function}() gave no usable test images",
+            }
+            self.manifest["fallbacks"].setdefault(f"predict:{kind}", []).append("inputs")
+            self.flush()
+            return
         facts["test_inputs"] = self.save_arrays(f"{kind}_test_inputs", x=x_test)
         ok, preds = self.call(f"predict:{kind}", lambda: model.predict(x_test, verbose=0))
         if ok:
@@ -652,13 +721,27 @@ class _StandIn(type(sys)):
 
 
 class _Fallbacks(dict):
-    """The reference's outputs, standing in for broken student steps (absent: None)."""
+    """What stands in for broken student steps: the reference's training labels, and the
+    shapes (never the values) of its preprocessed images (absent: None)."""
 
     def __init__(self, inputs: dict) -> None:
         super().__init__({k: v for k, v in inputs.items() if k.startswith("fb_")})
+        for key, value in inputs.items():
+            if key.startswith("shape_fb_") and key[len("shape_") :] not in self:
+                self[key[len("shape_") :]] = _Expected(tuple(int(d) for d in value))
 
     def __missing__(self, key: str):
         return None
+
+
+class _Expected:
+    """The shape of an output the contract expects, standing where an array would."""
+
+    def __init__(self, shape: tuple) -> None:
+        self.shape = shape
+
+    def __len__(self) -> int:
+        return self.shape[0]
 
 
 class _Unavailable(Exception):
@@ -730,7 +813,7 @@ def _optimizer_steps() -> dict[int, int]:
     return steps
 
 
-def _stepped_since(before: dict[int, int]) -> list[tuple[str, int]]:
+def _stepped_since(before: dict[int, int]) -> list[tuple]:
     """(class, steps taken) of the optimizers that stepped since `before`, most steps first;
     an optimizer wrapped for mixed precision is counted once, as its inner one."""
     inner = {id(getattr(o, "inner_optimizer", None)) for o in _OPTIMIZERS}
@@ -744,7 +827,7 @@ def _stepped_since(before: dict[int, int]) -> list[tuple[str, int]]:
             continue
         if taken > 0:
             wrapped = getattr(obj, "inner_optimizer", None)
-            found.append((type(wrapped or obj).__name__, taken))
+            found.append((type(wrapped or obj).__name__, taken, obj))
     return sorted(found, key=lambda item: -item[1])
 
 

@@ -199,14 +199,15 @@ C = LayerInfo("Dense(256, relu)", "(256,)", 200960)
         ((A, B), (A,), None, [(A, A, True, False), (B, None, False, True)]),
         ((A,), (A, B), None, [(A, A, True, False), (None, B, False, True)]),
         ((A, C, B), (A, B), ("kind",),
-         [(A, A, True, False), (C, B, False, True), (B, None, False, False)]),
+         [(A, A, True, False), (C, None, False, True), (B, B, True, False)]),
         ((), (), None, []),
     ],
     ids=["equal", "first-row", "kind-only", "params-differ", "student-shorter",
          "student-longer", "missing-middle", "empty"],
 )  # fmt: skip
 def test_compare_marks_only_the_first_divergence(expected, actual, attributes, rows):
-    """Does compare() align by position and mark only the first mismatching row?"""
+    """Does compare() align the layers (a missing one is one row, in place) and mark only the
+    first mismatching row?"""
     args = (attributes,) if attributes else ()
     assert compare(expected, actual, *args) == tuple(
         LayerRow(i, exp, act, matches, first)
@@ -325,3 +326,16 @@ def test_a_missing_layer_in_the_middle_is_one_row():
     assert [(r.expected is not None, r.actual is not None) for r in rows] == [
         (True, True), (True, True), (True, False), (True, True), (True, True),
     ]  # fmt: skip
+
+
+def test_an_extra_dense_pairs_the_identical_layers_first():
+    """Is an extra Dense(128, relu) between Dense(512, relu) and the output the unpaired row,
+    not the Dense(512) (which is also a Dense with relu)?"""
+    student = canonical_layers(mlp_with(layers.Dense(128, activation="relu")))
+    rows = compare(canonical_layers(mlp_merged()), student)
+    assert [(r.expected and r.expected.kind, r.actual and r.actual.kind) for r in rows] == [
+        ("Dense(512, relu)", "Dense(512, relu)"), (None, "Dense(128, relu)"),
+        ("Dense(10, softmax)", "Dense(10, softmax)"),
+    ]  # fmt: skip
+    shapes = compare(canonical_layers(mlp_merged()), student, ("output_shape",))
+    assert all(r.matches for r in shapes if r.expected and r.actual)

@@ -66,8 +66,10 @@ SEED_003_HINTS = {
     "test_flatten_and_scale": "importing preprocessing failed with ImportError",
     **{name: "write keras.optimizers.RMSprop(learning_rate=0.001)" for name in MLP},
     **{name: "border_mode" for name in CNN},
-    "test_train_returns_history": "nb_epoch= is Keras 1",
-    "test_train_honours_budget": "nb_epoch= is Keras 1",
+    "test_train_returns_history": "write keras.optimizers.RMSprop(learning_rate=0.001)",
+    "test_train_honours_budget": "write keras.optimizers.RMSprop(learning_rate=0.001)",
+    "test_evaluate": "build_mlp() raised ValueError",
+    "test_save_load_roundtrip": "build_mlp() raised ValueError",
     "test_mlp_test_accuracy": "your build_mlp() gave no model",
     "test_cnn_test_accuracy": "your build_cnn() gave no model",
 }
@@ -238,9 +240,10 @@ CASES: dict[str, Expected] = {
     # graded like a notebook; the stand-in for wandb fails only where it is used.
     "py_unused_imports": Expected(100),
     # Seed 003 as written in 2020 (np_utils, RMSprop(lr=...), Convolution2D(border_mode=),
-    # nb_epoch=): nothing imports or builds under Keras 3, each failure with its Keras 3 hint;
-    # only evaluate() and save()/load() work (on the reference's stand-in models).
-    "seed_003_2020": Expected(7, SEED_003_HINTS),
+    # nb_epoch=): nothing imports or builds under Keras 3, each failure with its Keras 3 hint.
+    # With no model of its own there is nothing to train (no reference model ever enters a
+    # sandbox, issue 12), so the training checks fail with the builders' reasons.
+    "seed_003_2020": Expected(0, SEED_003_HINTS),
 }
 
 

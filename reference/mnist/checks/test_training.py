@@ -8,29 +8,29 @@ from grader import keras_checks as kc
 @pytest.mark.check(points=4, title="train() returns the History of every epoch")
 def test_train_returns_history(student, budget):
     """Does train() return a History with loss and accuracy (and val_ keys) per epoch?"""
-    for kind, spec in (("mlp", budget.mlp), ("cnn", budget.cnn)):
-        kc.check_history(student, kind, spec.epochs, spec.validation_split > 0)
+    specs = {"mlp": budget.mlp, "cnn": budget.cnn}
+    kc.each_model(student, ("mlp", "cnn"), lambda kind: kc.check_history(
+        student, kind, specs[kind].epochs, specs[kind].validation_split > 0))  # fmt: skip
 
 
 @pytest.mark.check(points=4, title="train() honours epochs, batch_size and validation_split")
 def test_train_honours_budget(student, reference, budget):
     """Does train() take exactly the reference's number of optimizer steps?"""
-    for kind, spec in (("mlp", budget.mlp), ("cnn", budget.cnn)):
-        kc.check_budget(student, reference, kind, spec)
+    specs = {"mlp": budget.mlp, "cnn": budget.cnn}
+    kc.each_model(student, ("mlp", "cnn"),
+                  lambda kind: kc.check_budget(student, reference, kind, specs[kind]))  # fmt: skip
 
 
 @pytest.mark.check(points=3, title="evaluate() returns (loss, accuracy)")
 def test_evaluate(student):
     """Does evaluate() agree with the grader's own evaluation of the same model?"""
-    for kind in ("mlp", "cnn"):
-        kc.check_evaluate(student, kind)
+    kc.each_model(student, ("mlp", "cnn"), lambda kind: kc.check_evaluate(student, kind))
 
 
 @pytest.mark.check(points=4, title="save() and load() round-trip the trained model")
 def test_save_load_roundtrip(student):
     """Does a model saved with save() and read back with load() predict identically?"""
-    for kind in ("mlp", "cnn"):
-        kc.check_save_load(student, kind)
+    kc.each_model(student, ("mlp", "cnn"), lambda kind: kc.check_save_load(student, kind))
 
 
 @pytest.mark.check(points=15, title="MLP test accuracy")
