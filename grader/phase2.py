@@ -80,7 +80,6 @@ class Session:
             raise GraderError(f"the checks in {self.checks_dir} are broken: {first}", f"see {log}")
         return results
 
-
     def _recover(self, code: int) -> dict | None:
         """After a crash: the finished students from the journal, the one being checked
         failed with the reason, and a new session for the rest (None: nothing to recover,
@@ -102,9 +101,7 @@ class Session:
         )
         merged = {"submissions": dict(done), "reference": {}}
         merged["submissions"][crashed] = {
-            "checks": [
-                {**d, "score": 0.0, "feedback": why, "table": []} for d in declarations
-            ],
+            "checks": [{**d, "score": 0.0, "feedback": why, "table": []} for d in declarations],
             "models": [],
             "status": "check_error",
             "detail": why,
