@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 
-from treewalk import iter_files, remove_deep_chain, scan
+from treewalk import iter_files, remove_deep_chain, remove_tree, scan
 
 
 def _deep(root, levels: int) -> str:
@@ -94,3 +94,19 @@ def test_entry_and_time_limits(tmp_path):
     walked = scan(tmp_path, max_seconds=-1)
     assert "stopped after" in walked.incomplete[0]
     assert len(list(iter_files(tmp_path))) == 30
+
+
+def test_remove_tree_of_any_depth_and_shape(tmp_path):
+    """Does remove_tree delete a tree deeper than the recursion limit, with files and side
+    branches at every level and a link it must not follow, where shutil.rmtree recurses?"""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("k")
+    root = tmp_path / "root"
+    root.mkdir()
+    _deep(root, sys.getrecursionlimit() + 200)
+    (root / "side").mkdir()
+    (root / "side" / "f").write_text("f")
+    (root / "link").symlink_to(outside)
+    remove_tree(root)
+    assert not root.exists() and (outside / "keep").read_text() == "k"

@@ -115,3 +115,37 @@ def remove_deep_chain(root: str | os.PathLike, name: str = "d") -> None:
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def remove_tree(root: str | os.PathLike) -> None:
+    """Delete a directory tree of any depth and shape without recursion and without
+    following links (shutil.rmtree recurses, and pytest's own clean-up of old temporary
+    directories dies on a tree deeper than the recursion limit)."""
+    root = os.fspath(root)
+    if not os.path.lexists(root):
+        return
+    if not os.path.isdir(root) or os.path.islink(root):
+        os.unlink(root)
+        return
+    stack = [(os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW), None)]
+    try:
+        while stack:
+            fd, _ = stack[-1]
+            child = None
+            for entry in os.scandir(fd):
+                if entry.is_dir(follow_symlinks=False):
+                    child = entry.name
+                    break
+                os.unlink(entry.name, dir_fd=fd)
+            if child is not None:
+                stack.append((os.open(child, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
+                                      dir_fd=fd), child))  # fmt: skip
+                continue
+            stack.pop()
+            os.close(fd)
+            if stack:
+                os.rmdir(_, dir_fd=stack[-1][0])
+    finally:
+        for fd, _ in stack:
+            os.close(fd)
+    os.rmdir(root)
