@@ -15,7 +15,7 @@ def _found(kind):
         for dirpath, _, files in os.walk(root):
             for name in files:
                 path = os.path.join(dirpath, name)
-                if "fallback" in name or name.endswith(".json"):
+                if "fallback" in name or "reference" in name:
                     hits.append(path)
                 if name.endswith(".npz"):
                     try:
