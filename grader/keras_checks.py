@@ -354,17 +354,21 @@ def each_model(student: RunView, kinds, check) -> None:
     """Run `check(kind)` for each model the student's builders gave; a model whose builder
     failed is that builder's checks' business, so the training checks use the other one.
     Fails with the builder's reason when there is no model of theirs at all."""
-    graded, missing = [], []
+    graded, missing = [], {}
     for kind in kinds:
-        if student.call(f"build_{kind}").get("status") == "ok":
-            graded.append(kind)
+        trained = student.call(f"train:{kind}")
+        if student.call(f"build_{kind}").get("status") != "ok":
+            missing[kind] = f"build_{kind}() gave no model to train"
+        elif trained.get("status") == "skipped":
+            missing[kind] = str(trained.get("why") or "it was not trained")
         else:
-            missing.append(kind)
+            graded.append(kind)
     if not graded:
-        student.require(f"build_{kinds[0]}")  # fails, saying why
-    for kind in missing:
-        note(f"checked on the {', '.join(k.upper() for k in graded)} only: build_{kind}() "
-             "gave no model to train.")  # fmt: skip
+        kind = kinds[0]
+        student.require(f"build_{kind}")  # fails, saying why
+        student.require(f"train:{kind}")
+    for kind, why in missing.items():
+        note(f"checked on the {', '.join(k.upper() for k in graded)} only: {why}.")
     for kind in graded:
         check(kind)
 
