@@ -123,7 +123,9 @@ def safe_id(raw: str) -> tuple[str, str | None]:
     text = "".join("_" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in raw)
     if text != raw:
         why.append("its name is not valid UTF-8")
-    text = unicodedata.normalize("NFC", text)
+    if unicodedata.normalize("NFC", text) != text:
+        text = unicodedata.normalize("NFC", text)
+        why.append("its name is written in decomposed Unicode (made NFC)")
     cleaned = "".join("_" if _unsafe_in_id(ch) else ch for ch in text)
     if cleaned != text:
         why.append("it holds control, invisible or path characters")
@@ -194,17 +196,15 @@ def assign_ids(paths, names=None) -> list[Entry]:
         if i in chosen:
             continue
         raw, sid, why = made[i]
-        notes = [f"the id {sid!r} is used for the entry {raw!r}: {why}"] if why else []
         candidate, n = sid, 2
         while candidate in owner:
             candidate, n = _cut(sid, f"~{n}"), n + 1
+        reasons = [why] if why else []
         if candidate != sid:
-            other = made[owner[sid]][0]
-            notes.append(
-                f"the entry {raw!r} has the id {candidate!r}: {sid!r} is the id of the entry "
-                f"{other!r}, which becomes the same once made safe"
-            )
-        chosen[i], owner[candidate] = (candidate, notes), i
+            reasons.append(f"{sid!r} is already the id of the entry {made[owner[sid]][0]!r}")
+        name = repr(raw) if len(raw) <= 120 else repr(raw[:120]) + "..."
+        note = f"the entry {name} is graded under the id {candidate!r}: {', and '.join(reasons)}"
+        chosen[i], owner[candidate] = (candidate, [note]), i
     return [Entry(chosen[i][0], paths[i], tuple(chosen[i][1])) for i in range(len(paths))]
 
 
@@ -537,7 +537,9 @@ def _copy_tree(source: Path, dest: Path) -> None:
             f"{_shown(exc.rel)} is nested deeper than {MAX_DEPTH} folders"
         ) from None
     except _TooMany:
-        raise SubmissionError(f"more than {MAX_FILES} files", "hand in only your code") from None
+        raise SubmissionError(
+            f"more than {MAX_FILES * 50} files and folders", "hand in only your code"
+        ) from None
 
 
 def _copy_file(source, target: Path, shown: str, limit: int) -> int:
