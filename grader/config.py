@@ -86,7 +86,13 @@ class Limits:
     cpu_seconds: int = 2400
     """CPU seconds (all threads together) before the kernel stops the run."""
     memory_mib: int = 6144
-    """Address space of the student's process, in MiB."""
+    """Address space of each of the student's processes, in MiB (an rlimit)."""
+    sandbox_memory_mib: int = 6144
+    """Memory of the whole sandbox, in MiB: every process together, and the files written
+    in its tmpfs (a cgroup; over it the kernel stops a process: status memory)."""
+    cpu_cores: float = 2.0
+    """CPU the sandbox may use at most, in cores (a cgroup quota); besides, every sandbox has
+    the same CPU weight, so a neighbour's busy loops take its share, not an honest run's."""
     file_size_mib: int = 256
     """Largest single file the student's code may write, in MiB."""
     job_size_mib: int = 1024
@@ -94,11 +100,19 @@ class Limits:
     open_files: int = 1024
     """Open file descriptors."""
     processes: int = 512
-    """Processes and threads of the sandbox user (TensorFlow needs >= 256)."""
+    """Processes and threads of the whole sandbox (TensorFlow needs >= 256)."""
     output_keep_kib: int = 64
-    """How much of stdout and stderr (each) is kept for the report, in KiB."""
+    """How much of stdout and stderr (each) is kept for the report, in KiB: the first and
+    the last this much; what lies between is dropped and the run goes on ("output
+    truncated" in its detail, no points lost for that alone)."""
     output_limit_mib: int = 16
-    """Printing more than this (stdout + stderr) stops the run: status output_limit."""
+    """No longer used: printing never stops a run (see `output_keep_kib`). Kept so that
+    existing assignment.toml files still load."""
+    out_entries: int = 2000
+    """Files and folders the run may leave in its output directory; more: status
+    output_limit and nothing of it copied to the host."""
+    out_depth: int = 8
+    """Folder levels allowed in the output directory; deeper: status output_limit."""
 
     def check(self, where: str) -> None:
         for f in dataclasses.fields(self):

@@ -171,8 +171,11 @@ def build_root(cfg: dict) -> str:
     # A /proc of the new pid namespace where each user sees only its own processes: the
     # init (root, PID 1) and everything it knows are invisible to the student's uid.
     os.makedirs(f"{root}/proc", exist_ok=True)
-    sh("mount", "-t", "proc", "-o", "nosuid,nodev,noexec,hidepid=invisible", "proc",
-       f"{root}/proc")  # fmt: skip
+    try:
+        sh("mount", "-t", "proc", "-o", "nosuid,nodev,noexec,hidepid=invisible", "proc",
+           f"{root}/proc")  # fmt: skip
+    except subprocess.CalledProcessError:  # a kernel before 5.8 knows only the number
+        sh("mount", "-t", "proc", "-o", "nosuid,nodev,noexec,hidepid=2", "proc", f"{root}/proc")
     size = cfg["limits"]["job_size_mib"] << 20
     tmpfs(f"{root}/job", size, f"mode=0755,uid={uid},gid={uid}")
     for sub in ("out", "work", "tmp"):
@@ -260,12 +263,15 @@ def child_env(cfg: dict, home: str, tmp: str) -> dict:
     return env
 
 
+RUNNER_OOM_SCORE = 300
+"""The runner's (and so every student process's) oom_score_adj: the cgroup's OOM killer picks
+them before the init and `unshare` (-1000 where root may set it, 0 otherwise)."""
+
+
 def _runner_oom_score() -> None:
-    # The init and `unshare` are exempt from the cgroup's OOM killer (-1000, set by
-    # grader/sandbox.py and inherited); the student's processes must not be.
     try:
         with open("/proc/self/oom_score_adj", "w") as f:
-            f.write("0")
+            f.write(str(RUNNER_OOM_SCORE))
     except OSError:
         pass
 
@@ -415,6 +421,7 @@ def out_problem(source: str, max_entries: int, max_depth: int) -> str | None:
 
     Counts without following links and without recursion, and stops at the first excess:
     a million files or a chain of 100,000 folders costs no more than the limits."""
+    where = "its output directory (/job/out)"
     count = 0
     queue = deque([(source, 1)])
     while queue:
@@ -427,9 +434,9 @@ def out_problem(source: str, max_entries: int, max_depth: int) -> str | None:
             for entry in it:
                 count += 1
                 if count > max_entries:
-                    return f"left more than {max_entries:,} files and folders in its output directory"
+                    return f"left more than {max_entries:,} files and folders in {where}"
                 if depth > max_depth:
-                    return f"nested folders more than {max_depth} levels deep in its output directory"
+                    return f"nested folders more than {max_depth} levels deep in {where}"
                 if entry.is_dir(follow_symlinks=False):
                     queue.append((entry.path, depth + 1))
     return None
@@ -454,8 +461,12 @@ def copy_out(
         here = os.path.join(source, rel) if rel else source
         target_dir = os.path.join(dest, rel) if rel else dest
         os.makedirs(target_dir, exist_ok=True)
-        with os.scandir(here) as it:
-            entries = list(it)
+        try:
+            with os.scandir(here) as it:
+                entries = list(it)
+        except OSError:
+            skipped.append(rel)
+            continue
         for entry in entries:
             child = os.path.join(rel, entry.name) if rel else entry.name
             if entry.is_dir(follow_symlinks=False):

@@ -10,14 +10,19 @@ that is not ok, or the call recorded as failed). Submissions the loader must ref
 broken notebooks) end as `sandbox_error` before any sandbox starts.
 
 The cases run two at a time (the fork bomb alone, last) under a tiny training budget; about
-two minutes on 2 cores. Without root and namespaces the sandboxed cases are skipped: the
-network case must never run with limited isolation.
+two minutes on 2 cores. Beside the corpus: the sandbox's view names no host path (host_facts),
+the grader is absent from the sandbox's Python in the editable layout and with a wheel install
+(a venv built for real), and printing or filling /job/out without end is bounded. The
+cgroups (memory, tasks, CPU of the whole sandbox) have their own tests: tests/test_cgroups.py.
+Without root and namespaces the sandboxed cases are skipped: the network case must never run
+with limited isolation.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -69,6 +74,8 @@ class Case:
     stderr: tuple[str, ...] = ()
     finished: bool | None = None
     """Whether the manifest says the runner finished (default: the status is ok)."""
+    copied: bool = True
+    """Whether the run's output (its manifest) comes back to the host at all."""
 
 
 CASES = {
@@ -85,7 +92,8 @@ CASES = {
             "import:submission": ("error", "SystemExit", "0"),
             "flatten_and_scale": ("error", "ImportError", "flatten_and_scale()"),
             "build_mlp": ("error", "ImportError", "build_mlp()"),
-            "train:mlp": ("error", "ImportError", "train()"),
+            # no model of its own: nothing to train (no reference model enters a sandbox)
+            "train:mlp": ("skipped", None, ""),
         },
     ),
     "infinite_loop": Case(
@@ -116,12 +124,28 @@ CASES = {
         detail=("killed after 15 s wall-clock", "while running import:submission"),
         calls={"import:submission": ("running", None, "")},
     ),
+    # Printing without end costs nothing but the wall clock: the first and last 64 KiB of the
+    # output are kept, the run goes on, and the detail says so (no points lost for it alone).
     "print_100mb": Case(
         "print_100mb/submission.py",
-        status="output_limit",
-        detail=("printed more than 16 MiB", "while running import:submission"),
-        calls={"import:submission": ("running", None, "")},
+        detail=("output truncated: printed 100.0 MiB", "first and last 64 KiB"),
+        calls={"import:submission": ("ok", None, "")},
     ),
+    # The output directory is bounded in entries and depth: nothing of it is copied, no
+    # RecursionError in the grader (a 1,500-deep chain), no 300,000 files made on the host.
+    "out_many_files": Case(
+        "out_many_files/submission.py",
+        status="output_limit",
+        detail=("left more than 2,000 files and folders", "nothing of the run's output was kept"),
+        copied=False,
+    ),
+    "out_deep_tree": Case(
+        "out_deep_tree/submission.py",
+        status="output_limit",
+        detail=("nested folders more than 8 levels deep", "nothing of the run's output was kept"),
+        copied=False,
+    ),
+    "host_facts": Case("host_facts/submission.py"),  # generated: see _host_facts_submission
     # The file-size rlimit (256 MiB) stops the write; the run itself goes on.
     "write_1gb_file": Case(
         "write_1gb_file/submission.py",
@@ -192,9 +216,8 @@ CASES = {
             "import:training": ("error", "ModuleNotFoundError", "training"),
             "flatten_and_scale": ("ok", None, ""),
             "build_mlp": ("not_implemented", "NotImplementedError", ""),
-            "train:mlp": ("error", "ImportError", "train()"),
-            "evaluate:mlp": ("error", "ImportError", "evaluate()"),
-            "save:mlp": ("error", "ImportError", "save()"),
+            # no model of its own: nothing to train, evaluate or save
+            "train:mlp": ("skipped", None, ""),
         },
     ),
     "syntax_error": Case(
@@ -381,6 +404,8 @@ class Runs:
     def source(self, case: str) -> Path:
         if case == "host_paths":
             return self._host_paths_submission()
+        if case == "host_facts":
+            return self._host_facts_submission()
         return CORPUS / CASES[case].source
 
     def __getitem__(self, case: str) -> Outcome:
@@ -435,6 +460,16 @@ class Runs:
         target.write_text(text)
         return target
 
+    def _host_facts_submission(self) -> Path:
+        """The host_facts case with (name, size, sha256) of each file of grader/data."""
+        folder = self.base / "generated" / "host_facts"
+        target = folder / "submission.py"
+        if not target.exists():
+            folder.mkdir(parents=True)
+            text = (CORPUS / "host_facts" / "submission.py").read_text()
+            target.write_text(text.replace("DATA = []", f"DATA = {grader_data()!r}"))
+        return target
+
     def host_reads(self) -> list[Path]:
         work = self.host.work
         return [
@@ -469,6 +504,15 @@ class Runs:
 
     def host_lists(self) -> list[Path]:
         return [REPO, self.host.out, self.host.outside, Path("/")]
+
+
+def grader_data() -> list[tuple[str, int, str]]:
+    """(name, size, sha256) of every file of the grader's data (held-out labels included)."""
+    return [
+        (p.name, p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in sorted((REPO / "grader" / "data").iterdir())
+        if p.is_file()
+    ]
 
 
 def _selected_cases(session: pytest.Session) -> set[str]:
@@ -515,10 +559,13 @@ def test_exact_outcome(runs, case):
     assert (record.status, record.isolation) == (spec.status, "full"), (
         f"{record.status}: {record.detail}\n{record.stderr[-1500:]}"
     )
-    if spec.status == "ok":
+    if spec.status == "ok" and not spec.detail:
         assert record.detail == ""
     for word in spec.detail:
         assert word in record.detail
+    if not spec.copied:
+        assert sorted(p.name for p in record.out_dir.iterdir()) == []
+        return
     calls = _calls(outcome)
     for name, (status, exc_type, words) in spec.calls.items():
         call = calls.get(name, {})
@@ -620,8 +667,145 @@ def test_host_paths_are_invisible(runs, case):
 def test_host_reached_through_proc_of_init_is_refused(runs, case):
     """Is the host's file system out of reach through /proc/1/root and /proc/1/cwd?"""
     lines = runs[case].record.stdout.splitlines()
-    for path in runs.host_escapes():
-        assert f"READ {path} PermissionError" in lines
+    for path in runs.host_escapes():  # PID 1 is root's: hidden (hidepid) or refused
+        assert {f"READ {path} FileNotFoundError", f"READ {path} PermissionError"} & set(lines)
+
+
+FACT_TAGS = ("CMDLINE", "MOUNTINFO", "CGROUP", "ENVIRON", "EXECUTABLE", "SYSPATH")
+
+
+@needs_full
+@pytest.mark.parametrize("case", ["host_facts"], ids=["host_facts"])
+def test_sandbox_view_names_no_host_path(runs, case):
+    """Do /proc/1/cmdline, every command line it can see, /proc/self/mountinfo, its cgroups,
+    environment and sys.path name neither OUT, nor the student's id, nor the checkout?"""
+    lines = runs[case].record.stdout.splitlines()
+    facts = [line for line in lines if line.split(" ", 1)[0] in FACT_TAGS]
+    forbidden = [str(runs.host.out), str(runs.host.work), case, str(REPO)]
+    for line in facts:
+        for word in forbidden:
+            assert word not in line, f"{word!r} in {line!r}"
+    # PID 1 (the init, root's) is hidden from the student's uid.
+    assert [line for line in facts if line.startswith("CMDLINE /proc/1/")] == [
+        "CMDLINE /proc/1/cmdline FileNotFoundError"
+    ]
+    assert "CMDLINE /proc/self/cmdline /opt/python/venv/bin/python -I /sandbox/runner.py " \
+        "/sandbox/plan.json " in facts  # fmt: skip
+    mounts = [line.split()[2:] for line in facts if line.startswith("MOUNTINFO ")]
+    targets = {fields[4] for fields in mounts}
+    assert {"/", "/opt/python", "/sandbox", "/submission", "/job", "/proc"} <= targets
+    assert all(line.endswith(":/") for line in facts if line.startswith("CGROUP "))
+    assert "EXECUTABLE /opt/python/venv/bin/python /opt/python/base/bin/python3.11" in facts
+
+
+@needs_full
+@pytest.mark.parametrize("case", ["host_facts"], ids=["host_facts"])
+def test_grader_is_absent_from_the_sandbox(runs, case):
+    """(editable install: this checkout) Can the sandbox's Python not find the grader package,
+    and is no file of grader/data readable anywhere in it, by name or by content?"""
+    lines = runs[case].record.stdout.splitlines()
+    assert "FIND grader None" in lines
+    assert "FIND keras found" in lines  # the rest of site-packages is there
+    assert [line for line in lines if line.startswith("FOUND")] == []
+    scanned = next(int(line.split()[1]) for line in lines if line.startswith("SCANNED"))
+    assert scanned > 10_000  # the walk did cover the sandbox's file system
+
+
+WHEEL_PROBE = """
+import json, sys
+from pathlib import Path
+import grader
+from grader import sandbox
+from grader.config import Budget, Limits, TrainSpec
+from grader.submission import prepare
+args = json.loads(sys.argv[1])
+work = Path(args["work"])
+prepared = prepare(Path(args["source"]), work / "code")
+spec = TrainSpec(epochs=1, batch_size=100)
+outcome = sandbox.run_job(
+    job_dir=work / "job", submission_dir=prepared.directory, modules=prepared.modules,
+    inputs=Path(args["inputs"]), fallback_models={k: Path(v) for k, v in args["fallbacks"].items()},
+    budget=Budget(train_samples=300, mlp=spec, cnn=spec), limits=Limits(wall_seconds=120),
+    seed=1, threads=1, isolation="full",
+)
+print(json.dumps({"grader": grader.__file__, "status": outcome.status,
+                  "detail": outcome.detail, "stdout": outcome.stdout}))
+"""
+
+
+def _wheel_venv(base: Path) -> Path:
+    """A venv where the grader is installed from its wheel (docs/gradescope.md), its other
+    packages hard links of this venv's (no download): the wheel layout, for real."""
+    import sys
+    import sysconfig
+
+    src, dist, venv = base / "src", base / "dist", base / "venv"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        (src / name).write_bytes((REPO / name).read_bytes())
+    subprocess.run(["cp", "-r", str(REPO / "grader"), str(src / "grader")], check=True)
+    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(dist),
+         str(src)], check=True, capture_output=True,
+    )  # fmt: skip
+    wheel = next(dist.glob("keras_grader-*.whl"))
+    base_python = os.path.realpath(sys._base_executable)
+    subprocess.run([base_python, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
+    ours = ("__editable__", "keras_grader", "__pycache__")
+    entries = [str(p) for p in Path(sysconfig.get_path("purelib")).iterdir()
+               if not p.name.startswith(ours)]  # fmt: skip
+    linked = subprocess.run(["cp", "-al", *entries, str(site)], capture_output=True, text=True)
+    if linked.returncode != 0:
+        pytest.skip(f"cannot hard-link this venv's packages: {linked.stderr.strip()[:200]}")
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    assert (site / "grader" / "data" / "mnist_5k.npz").is_file()
+    return venv
+
+
+@needs_full
+def test_grader_is_absent_from_the_sandbox_with_a_wheel_install(runs, tmp_path):
+    """With the grader installed as a wheel (site-packages/grader/, its data inside), can
+    the sandbox's Python still not find it, and is no file of its data readable?"""
+    venv = _wheel_venv(tmp_path)
+    work = tmp_path / "work"
+    args = {
+        "work": str(work),
+        "source": str(runs.source("host_facts")),
+        "inputs": str(runs.host.work / "inputs.npz"),
+        "fallbacks": {k: str(v) for k, v in phase1.fallback_models(runs.host.work).items()},
+    }
+    env = {**os.environ, "KERAS_GRADER_PYTHON_IMAGES": str(tmp_path / "images")}
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-I", "-c", WHEEL_PROBE, json.dumps(args)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["grader"].startswith(str(venv))  # the wheel's grader ran the sandbox
+    assert result["status"] == "ok", result["detail"]
+    lines = result["stdout"].splitlines()
+    assert "FIND grader None" in lines
+    assert "FIND keras found" in lines
+    assert [line for line in lines if line.startswith("FOUND")] == []
+    for line in lines:
+        if line.split(" ", 1)[0] in FACT_TAGS:
+            assert str(venv) not in line and str(REPO) not in line, line
+
+
+@needs_full
+def test_output_spam_keeps_the_first_and_last_part(runs):
+    """Does printing 100 MiB keep the first and last 64 KiB, with a marker between them?"""
+    out = runs["print_100mb"].record.stdout
+    assert len(out.encode()) < 2 * (64 << 10) + 1024
+    lines = out.splitlines()
+    assert lines[0] == lines[-1] == "x" * 1023
+    marker = next(line for line in lines if line.startswith("[... output truncated: "))
+    assert "bytes of stdout dropped here; 104,857,600 bytes printed in all" in marker
 
 
 @needs_full
@@ -891,3 +1075,38 @@ def test_refused_submission(case, tmp_path):
     assert not (work / "evil.py").exists() and not (tmp_path / "evil.py").exists()
     assert not Path("/tmp/PWNED-abs.py").exists()
     assert str(tmp_path) not in record.detail  # no host paths shown to the student
+
+
+# ---- what of the grader the sandbox's Python leaves out ------------------------------------
+
+
+def test_grader_entries_in_every_install_layout(tmp_path):
+    """In a site-packages folder, is everything of the grader found, whatever the layout (a
+    wheel's package and record, an editable install's .pth, finder and cached finder, a
+    legacy egg-link, a .pth or a link into the checkout), and nothing else?"""
+    from grader.sandbox import grader_entries
+
+    site = tmp_path / "site-packages"
+    (site / "numpy").mkdir(parents=True)
+    (site / "grader" / "data").mkdir(parents=True)
+    (site / "grader_helpers.py").write_text("")
+    dist = site / "keras_grader-0.1.0.dist-info"
+    dist.mkdir()
+    (dist / "RECORD").write_text(
+        "grader/__init__.py,sha256=x,1\ngrader_helpers.py,,\n"
+        "__pycache__/grader_helpers.cpython-311.pyc,,\n../../../bin/grader,,\n"
+    )
+    (site / "__pycache__").mkdir()
+    (site / "__pycache__" / "six.cpython-311.pyc").write_bytes(b"")
+    (site / "__editable__.keras_grader-0.1.0.pth").write_text("import __editable___keras_grader")
+    (site / "__editable___keras_grader_0_1_0_finder.py").write_text(f"M = '{REPO}/grader'")
+    (site / "keras-grader.egg-link").write_text(f"{REPO}\n.\n")
+    (site / "easy-install.pth").write_text(f"{REPO}\n")
+    (site / "other.pth").write_text("/opt/elsewhere\nimport os\n")
+    (site / "linked").symlink_to(REPO / "grader")
+    assert grader_entries(str(site)) == sorted([
+        "grader", "grader_helpers.py", "keras_grader-0.1.0.dist-info",
+        "__pycache__/grader_helpers.cpython-311.pyc", "__editable__.keras_grader-0.1.0.pth",
+        "__editable___keras_grader_0_1_0_finder.py", "keras-grader.egg-link",
+        "easy-install.pth", "linked",
+    ])  # fmt: skip

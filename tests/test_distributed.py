@@ -339,6 +339,19 @@ def _parent(pid: int) -> int:
     return int(stat_line.rsplit(")", 1)[1].split()[1])
 
 
+def _init_config(pid: int) -> str | None:
+    """The sandbox init's config file, if pid is a sandbox init: it runs as
+    `python -I /dev/fd/N /dev/fd/M` (no host path in its command line), M being the config."""
+    argv = _cmdline(pid)
+    if len(argv) < 2 or not argv[-1].startswith("/dev/fd/"):
+        return None
+    try:
+        target = os.readlink(f"/proc/{pid}/fd/{argv[-1].rsplit('/', 1)[1]}")
+    except OSError:
+        return None
+    return target if target.endswith(".json") else None
+
+
 def _training_sandbox(worker_pids: set[int]) -> tuple[int, int, str] | None:
     """(worker pid, runner pid, submission id) of a sandbox whose runner is training now."""
     for entry in Path("/proc").iterdir():
@@ -353,8 +366,7 @@ def _training_sandbox(worker_pids: set[int]) -> tuple[int, int, str] | None:
             pid = _parent(pid)
             chain.append(pid)
         worker = next((p for p in chain if p in worker_pids), None)
-        init = next((p for p in chain if any(a.endswith("sandbox_init.py") for a in _cmdline(p))),
-                    None)  # fmt: skip
+        init = next((p for p in chain if _init_config(p) is not None), None)
         if worker is None or init is None:
             continue
         try:  # the runner's cwd is the job's work/; its manifest is in the sibling out/
@@ -362,7 +374,7 @@ def _training_sandbox(worker_pids: set[int]) -> tuple[int, int, str] | None:
         except (OSError, ValueError):
             continue
         if str(manifest.get("current") or "").startswith("train:"):
-            sid = Path(_cmdline(init)[-1]).parent.parent.name
+            sid = Path(_init_config(init)).parent.parent.name
             return worker, runner, sid
     return None
 

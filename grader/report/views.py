@@ -37,7 +37,7 @@ STATUS_TEXT = {
     "crash": "crashed",
     "timeout": "stopped: took too long",
     "memory": "stopped: ran out of memory",
-    "output_limit": "stopped: printed too much output",
+    "output_limit": "stopped: left too many or too deeply nested files in its output",
     "sandbox_error": "could not be run by the grader",
 }
 OUTPUT_HEAD, OUTPUT_TAIL, OUTPUT_WIDTH = 40, 160, 400

@@ -11,3 +11,12 @@ def build_mlp(input_dim=784, num_classes=10):
     ])
     model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
+
+
+def flatten_and_scale(images):
+    return images.reshape(len(images), -1).astype("float32") / 255
+
+
+def train(model, x, y, *, epochs, batch_size, validation_split=0.0):
+    return model.fit(x, y, epochs=epochs, batch_size=batch_size,
+                     validation_split=validation_split, verbose=0)
