@@ -4,8 +4,8 @@
 which runs `grader.phase1.run_student` (the same sandbox as a local run) in a temporary
 directory of its own. Nothing assumes a shared file system:
 
-- the shared inputs (`inputs.npz`, `fallback_{mlp,cnn}.json`, written by the reference's run
-  on the grading machine) are compressed and scattered once to every worker
+- the shared inputs (`inputs.npz`: images and training labels, no reference model; written
+  by the reference's run on the grading machine) are compressed and scattered once to every worker
   (`broadcast=True`); each worker process writes them to its local directory once;
 - a submission travels as its bytes (a file as is, a directory as a zip of its regular files);
 - the worker returns the `RunRecord` and the job's `out/` directory packed as a zip, which the
@@ -54,7 +54,7 @@ from grader.phase1 import RunRecord, run_dir
 
 log = logging.getLogger(__name__)
 
-SHARED_FILES = ("inputs.npz", "fallback_mlp.json", "fallback_cnn.json")
+SHARED_FILES = ("inputs.npz",)
 """What the reference's run leaves in `work/` for every student's run."""
 RETRIES = 2
 """Reruns of a task that raised (a worker's disk, a version mismatch); lost workers are
