@@ -15,7 +15,7 @@ import shutil
 import numpy as np
 import pytest
 
-pytest.importorskip("keras")
+keras = pytest.importorskip("keras")
 
 from grader.checking import CheckFailure, RunView, infer  # noqa: E402
 from grader.keras_checks import _quick_evaluate, check_evaluate, check_save_load  # noqa: E402
@@ -74,7 +74,8 @@ def test_quick_evaluate_matches_keras(reference, kind):
     facts = reference.model_facts(kind)
     data = reference.artifacts.arrays(facts["eval_data"])
     model = reference.model(kind, "trained")
-    quick_loss, quick_acc = _quick_evaluate(model, data["x"], data["y"], "categorical_crossentropy")
+    loss_fn = keras.losses.CategoricalCrossentropy()
+    quick_loss, quick_acc = _quick_evaluate(model, data["x"], data["y"], loss_fn)
     model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
     loss, accuracy = model.evaluate(data["x"], data["y"], verbose=0)
     assert quick_acc == pytest.approx(accuracy, abs=0.5 / len(data["y"]))
@@ -87,7 +88,8 @@ def test_quick_evaluate_defers_to_keras(reference):
     data = reference.artifacts.arrays(facts["eval_data"])
     model = reference.model("mlp", "trained")
     labels = data["y"].argmax(axis=1)
-    assert _quick_evaluate(model, data["x"], labels, "categorical_crossentropy") is None
+    loss_fn = keras.losses.CategoricalCrossentropy()
+    assert _quick_evaluate(model, data["x"], labels, loss_fn) is None
 
 
 # ---- the checks built on them, on a copy of the reference's run with one thing changed ----
