@@ -1,0 +1,12 @@
+from keras.layers import Dense
+from keras.models import Sequential
+
+
+# define classification model
+def classification_model(num_pixels=784, num_classes=10):
+    model = Sequential()
+    model.add(Dense(num_pixels, activation='relu', input_shape=(num_pixels,)))
+    model.add(Dense(128, activation='relu'))  # 128 hidden units (a power of two)
+    model.add(Dense(num_classes, activation='softmax'))
+    model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])
+    return model
