@@ -78,9 +78,13 @@ def check_normalized(student, reference, call: str, source: str) -> None:
         hint = " Divide the pixel values by 255." if high > 1.5 and low >= -1e-6 else ""
         fail(f"{function}() returned values from {low:g} to {high:g}; expected [0, 1].{hint}")
     rows = min(len(array), len(flat))
-    expected = flat[:rows].astype(np.float64) / 255
-    if not np.allclose(array[:rows].astype(np.float64), expected, atol=1e-5):
-        fail(f"{function}() does not return its input divided by 255 (pixel / 255).")
+    mine = array[:rows].astype(np.float64)
+    if np.allclose(mine, flat[:rows].astype(np.float64) / 255, atol=1e-5):
+        return  # its input, divided by 255
+    _, ref_array = reference.output(call)
+    if mine.shape == ref_array[:rows].shape and np.allclose(mine, ref_array[:rows], atol=1e-5):
+        return  # the lab's normalised pixels all the same (scaled in the other function)
+    fail(f"{function}() does not return its input divided by 255 (pixel / 255).")
 
 
 @pytest.mark.check(points=5, title="flatten_pixels() gives (n, 784) float32 pixels")
