@@ -8,11 +8,12 @@ reads when the file name ends in `.h5`.
 import os
 import shutil
 
-from keras.callbacks import History
-from keras.models import load_model
+import keras
 
 
-def train(model, x, y, *, epochs: int, batch_size: int, validation_split: float = 0.0) -> History:
+def train(
+    model, x, y, *, epochs: int, batch_size: int, validation_split: float = 0.0
+) -> keras.callbacks.History:
     """Fit the compiled model on (x, y) and return the training History.
 
     Use exactly the epochs, batch size and validation split you are given: the grader sets the
@@ -66,7 +67,7 @@ def save(model, path: str) -> None:
     # END SOLUTION
 
 
-def load(path: str):
+def load(path: str) -> keras.Model:
     """Load a model saved by `save`.
 
     Args:
@@ -77,7 +78,7 @@ def load(path: str):
     """
     # BEGIN SOLUTION
     shutil.copy(path, "copy.keras")  # load_model wants the .keras suffix
-    model = load_model("copy.keras")
+    model = keras.models.load_model("copy.keras")
     os.remove("copy.keras")
     return model
     # END SOLUTION

@@ -5,11 +5,12 @@ The lab saves it in the HDF5 format (`classification_model.h5`), which Keras 3 s
 reads when the file name ends in `.h5`.
 """
 
-from keras.callbacks import History
-from keras.models import load_model
+import keras
 
 
-def train(model, x, y, *, epochs: int, batch_size: int, validation_split: float = 0.0) -> History:
+def train(
+    model, x, y, *, epochs: int, batch_size: int, validation_split: float = 0.0
+) -> keras.callbacks.History:
     """Fit the compiled model on (x, y) and return the training History.
 
     Use exactly the epochs, batch size and validation split you are given: the grader sets the
@@ -62,7 +63,7 @@ def save(model, path: str) -> None:
     # END SOLUTION
 
 
-def load(path: str):
+def load(path: str) -> keras.Model:
     """Load a model saved by `save`.
 
     Args:
@@ -72,5 +73,5 @@ def load(path: str):
         The loaded model, compiled and ready to evaluate or predict.
     """
     # BEGIN SOLUTION
-    return load_model(path)
+    return keras.models.load_model(path)
     # END SOLUTION
