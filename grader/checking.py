@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.artifacts import ArtifactError, Artifacts
+from grader.config import Plan
 from grader.feedback import explain_call
 from grader.results import LayerRow
 
@@ -78,6 +79,14 @@ class RunView:
     notes: tuple[str, ...] = ()
     sources: dict = field(default_factory=dict)
     """How module files map to the student's files and notebook cells (for tracebacks)."""
+    plan: Plan | None = None
+    """The assignment's plan (which function builds which model)."""
+
+    def builder(self, kind: str) -> str:
+        """The contract function that builds model `kind`."""
+        if self.plan is None:
+            raise LookupError("this view has no assignment plan")
+        return self.plan.model(kind).builder
 
     @cached_property
     def artifacts(self) -> Artifacts | None:
@@ -123,7 +132,7 @@ class RunView:
 
     def model(self, kind: str, which: str = "untrained"):
         """The rebuilt model; fails with the reason when there is none or it is refused."""
-        builder = f"build_{kind}"
+        builder = self.builder(kind)
         if which == "untrained":
             self.require(builder)
         if self.artifacts is None:

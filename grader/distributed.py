@@ -296,7 +296,7 @@ def task_key(sid: str, content_hash: str, context: str) -> str:
 def _context(shared: SharedInputs, config: AssignmentConfig, budget: Budget, isolation,
              facts: Mapping[str, str]) -> str:  # fmt: skip
     settings = (shared.digest, repr(budget), repr(config.limits), config.seed, config.threads,
-                isolation, sorted(facts.items()))  # fmt: skip
+                isolation, sorted(facts.items()), repr(config.plan))  # fmt: skip
     return hashlib.sha256(repr(settings).encode()).hexdigest()
 
 
@@ -433,10 +433,10 @@ def run_on_cluster(
         _check_workers(client, facts, isolation)
         shared_data = shared_inputs(work)
         context = _context(shared_data, config, budget, isolation, facts)
-        portable = dataclasses.replace(config, budgets={})  # MappingProxyType does not pickle
+        portable = config
         jobs: dict[str, tuple[RemoteJob, str]] = {}
         for sid, path in todo.items():
-            chash, refused = _validate(Path(path), sid, work)
+            chash, refused = _validate(Path(path), sid, work, config.modules)
             if refused is not None:
                 yield sid, refused
                 continue
@@ -547,7 +547,9 @@ def _isolation() -> tuple[str, str]:
     return isolation_level()
 
 
-def _validate(path: Path, sid: str, work: Path) -> tuple[str, RunRecord | None]:
+def _validate(
+    path: Path, sid: str, work: Path, contract: tuple[str, ...]
+) -> tuple[str, RunRecord | None]:
     """The content hash, and a record if the submission is refused (as a local run would).
 
     Whatever goes wrong here for one submission (a refusal, or the grader failing on it) is
@@ -565,7 +567,7 @@ def _validate(path: Path, sid: str, work: Path) -> tuple[str, RunRecord | None]:
     except OSError as exc:
         return chash, _refused(sid, chash, f"the grader could not check it: {exc.strerror}")
     try:
-        prepare(path, scratch / "code")
+        prepare(path, scratch / "code", contract)
     except SubmissionError as exc:
         return chash, _refused(sid, chash, f"submission refused: {exc}")
     except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch

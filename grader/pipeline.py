@@ -9,7 +9,6 @@ grader at any moment loses at most the work in flight.
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import datetime
 import json
 import os
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.config import AssignmentConfig, find_assignment
-from grader.data import budget_name, dataset_label, load_mnist
+from grader.data import budget_name, dataset_label, load_data
 from grader.errors import GraderError
 from grader.exports import atomic_write, grades_csv, gradescope_results, junit_xml, write_json
 from grader.machine import cpu_family
@@ -29,7 +28,6 @@ from grader.phase1 import ReferenceFailed, RunRecord, run_dir, run_reference, ru
 from grader.phase2 import SESSION_SIZE, run_checks, start_session
 from grader.progress import Progress, Quiet, printable
 from grader.results import (
-    PARTS,
     SubmissionResult,
     from_dict,
     summarize,
@@ -131,8 +129,8 @@ def grade(
     config = find_assignment(request.assignment)
     budget_key = request.budget or budget_name(request.data)
     budget = config.budget(budget_key)
-    label = dataset_label(request.data)
-    split = load_mnist(request.data)
+    label = dataset_label(config, request.data)
+    split = load_data(config, request.data)
     out = Path(request.out)
     out.mkdir(parents=True, exist_ok=True)
     work = out / WORK
@@ -340,12 +338,11 @@ def _settings(config, budget, budget_key, request, label, reference, work) -> di
         "title": config.title,
         "dataset": label,
         "data_source": str(request.data),
-        "budget": {
-            "name": budget_key,
-            "train_samples": budget.train_samples,
-            "mlp": dataclasses.asdict(budget.mlp),
-            "cnn": dataclasses.asdict(budget.cnn),
-        },
+        "budget": {"name": budget_key, **budget.to_json()},
+        "parts": config.part_titles,
+        "model_titles": {m.name: m.title or m.name for m in config.plan.models},
+        "noun": config.data.noun,
+        "images": config.data.images,
         "accuracy_margin": config.grading.accuracy_margin,
         "visibility": request.visibility,
     }
@@ -365,7 +362,7 @@ def assemble(
     `notes` (about the entry's id) come first among the result's notes. The status detail
     is made one printable line: it is shown on terminals, in CSV-adjacent tools and logs.
     """
-    rank = {p: i for i, p in enumerate(PARTS)}
+    rank = {p: i for i, p in enumerate(config.part_names)}
     raw = {
         "id": record.id,
         "assignment": config.name,

@@ -785,7 +785,7 @@ def run_job(
     submission_dir: Path,
     modules: dict[str, str],
     inputs: Path,
-    fallback_models: dict[str, Path],
+    plan: dict,
     budget: Budget,
     limits: Limits,
     seed: int,
@@ -801,7 +801,7 @@ def run_job(
         submission_dir: the normalised submission (copied, read-only, to /submission).
         modules: contract module -> module name to import.
         inputs: the shared `.npz` of inputs (training split, test images, fallbacks).
-        fallback_models: reference model specs by kind (`mlp`, `cnn`), JSON files.
+        plan: the assignment's plan, as `AssignmentConfig.plan_json()` gives it.
         budget: the training budget.
         limits: resource limits.
         seed: seed for Python, NumPy and Keras.
@@ -817,7 +817,6 @@ def run_job(
     # The sandbox chroots and stages these: relative paths (`--out out/`) would not resolve.
     job_dir, submission_dir = Path(job_dir).absolute(), Path(submission_dir).absolute()
     inputs = Path(inputs).absolute()
-    fallback_models = {kind: Path(p).absolute() for kind, p in fallback_models.items()}
     if job_dir.exists():
         shutil.rmtree(job_dir)
     out_dir = job_dir / "out"
@@ -841,15 +840,8 @@ def run_job(
         "threads": threads,
         "save_full": save_full,
         "environment": list(environment),
-        "budget": {
-            "train_samples": budget.train_samples,
-            "mlp": vars(budget.mlp),
-            "cnn": vars(budget.cnn),
-        },
-        "fallback_models": {
-            kind: (f"/sandbox/fallback_{kind}.json" if full else str(path))
-            for kind, path in fallback_models.items()
-        },
+        "plan": plan,
+        "budget": {name: vars(spec) for name, spec in budget.models.items()},
     }
     plan_path = job_dir / "plan.json"
     plan_path.write_text(json.dumps(plan, indent=1))
@@ -860,7 +852,7 @@ def run_job(
             cgroup, note = _run_cgroup(uid, limits)
             notes += [note] if note else []
         cfg = _init_config(
-            level, job_dir, uid, image, plan_path, inputs, fallback_models, submission_dir,
+            level, job_dir, uid, image, plan_path, inputs, submission_dir,
             work, out_dir, seed, threads, limits, cgroup,
         )  # fmt: skip
         cfg_path = job_dir / "sandbox-config.json"
@@ -943,7 +935,6 @@ def _init_config(
     image: PythonImage | None,
     plan_path: Path,
     inputs: Path,
-    fallback_models: dict[str, Path],
     submission_dir: Path,
     work: Path,
     out_dir: Path,
@@ -967,7 +958,6 @@ def _init_config(
         "runner": str(RUNNER),
         "plan": str(plan_path),
         "inputs": str(inputs),
-        "fallback_models": {k: str(v) for k, v in fallback_models.items()},
         "submission": str(submission_dir),
         "workdir": str(work),
         "host_out": str(out_dir),

@@ -199,7 +199,6 @@ def build_root(cfg: dict) -> str:
         "runner.py": cfg["runner"],
         "plan.json": cfg["plan"],
         "inputs.npz": cfg["inputs"],
-        **{f"fallback_{k}.json": v for k, v in cfg.get("fallback_models", {}).items()},
     }
     stage(f"{root}/sandbox", files)
     stage(f"{root}/submission", {}, {"": cfg["submission"]})

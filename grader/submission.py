@@ -25,8 +25,6 @@ from pathlib import Path, PurePosixPath
 
 from grader.errors import GraderError
 
-CONTRACT_MODULES = ("preprocessing", "models", "training")
-"""The modules of a directory submission (ASSIGNMENT.md); a single file provides all three."""
 SINGLE_MODULE = "submission"
 """Module name a single `.py` or notebook becomes inside the sandbox."""
 SUFFIXES = (".py", ".ipynb", ".zip")
@@ -384,7 +382,9 @@ def _shown(name: str) -> str:
     return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in name)
 
 
-def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> PreparedSubmission:
+def prepare(
+    source: Path, dest: Path, contract: tuple[str, ...], *, modules_only: bool = False
+) -> PreparedSubmission:
     """Normalise one submission into `dest` (created; must not exist).
 
     Nothing is followed: a submission that is, or holds, a symbolic link, a fifo, a device
@@ -394,6 +394,8 @@ def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> Prepared
     Args:
         source: what the student handed in.
         dest: the directory to create.
+        contract: the assignment's module names (`AssignmentConfig.modules`): a folder
+            submission holds them; a single file provides them all.
         modules_only: for a directory, take only its top-level `.py` files (the reference's
             folder also holds its checks and settings, which the sandbox must not see).
 
@@ -403,7 +405,7 @@ def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> Prepared
             submission becomes this error: it is that student's result, never the batch's.
     """
     try:
-        return _prepare(Path(source), dest, modules_only)
+        return _prepare(Path(source), dest, tuple(contract), modules_only)
     except SubmissionError:
         raise
     except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch
@@ -413,7 +415,9 @@ def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> Prepared
         ) from None
 
 
-def _prepare(source: Path, dest: Path, modules_only: bool) -> PreparedSubmission:
+def _prepare(
+    source: Path, dest: Path, contract: tuple[str, ...], modules_only: bool
+) -> PreparedSubmission:
     sid = safe_id(submission_id(source))[0]
     name = _shown(source.name)
     try:
@@ -435,21 +439,21 @@ def _prepare(source: Path, dest: Path, modules_only: bool) -> PreparedSubmission
                 _copy_file(file, dest / file.name, file.name, MAX_FILE_BYTES)
         else:
             _copy_tree(source, dest)
-        modules = _layout(dest, notes, sources)
+        modules = _layout(dest, notes, sources, contract)
     elif source.suffix == ".zip":
         kind = "zip"
         extracted = dest.parent / f"{dest.name}.unzipped"
         _extract_zip(source, extracted)
         inner = _single_entry(extracted)
         if inner.is_file():
-            modules = _single_file(inner, dest, notes, sources)
+            modules = _single_file(inner, dest, notes, sources, contract)
         else:
             _copy_tree(inner, dest)
-            modules = _layout(dest, notes, sources)
+            modules = _layout(dest, notes, sources, contract)
         shutil.rmtree(extracted)
     elif source.suffix in (".py", ".ipynb"):
         kind = source.suffix[1:]
-        modules = _single_file(source, dest, notes, sources, name)
+        modules = _single_file(source, dest, notes, sources, contract, name)
     else:
         raise SubmissionError(
             f"{name}: unsupported submission type", "hand in a folder, .py, .ipynb or .zip"
@@ -460,7 +464,12 @@ def _prepare(source: Path, dest: Path, modules_only: bool) -> PreparedSubmission
 
 
 def _single_file(
-    file: Path, dest: Path, notes: list[str], sources: dict, label: str | None = None
+    file: Path,
+    dest: Path,
+    notes: list[str],
+    sources: dict,
+    contract: tuple[str, ...],
+    label: str | None = None,
 ) -> dict[str, str]:
     """Write a single .py or notebook as the module `submission`; `sources` says where its
     lines come from (the student's own file name, and for a notebook each line's cell)."""
@@ -478,16 +487,18 @@ def _single_file(
         )
     (dest / f"{SINGLE_MODULE}.py").write_text(code, encoding="utf-8")
     sources[f"{SINGLE_MODULE}.py"] = source
-    return {m: SINGLE_MODULE for m in CONTRACT_MODULES}
+    return {m: SINGLE_MODULE for m in contract}
 
 
-def _layout(directory: Path, notes: list[str], sources: dict) -> dict[str, str]:
+def _layout(
+    directory: Path, notes: list[str], sources: dict, contract: tuple[str, ...]
+) -> dict[str, str]:
     """Which module provides which part, for a directory submission."""
-    present = {m for m in CONTRACT_MODULES if (directory / f"{m}.py").is_file()}
+    present = {m for m in contract if (directory / f"{m}.py").is_file()}
     if present:
-        for missing in sorted(set(CONTRACT_MODULES) - present):
+        for missing in sorted(set(contract) - present):
             notes.append(f"{missing}.py is missing from the submission")
-        return {m: m for m in CONTRACT_MODULES}
+        return {m: m for m in contract}
     # A folder holding one notebook or one .py is a single-file submission in a folder.
     candidates = [p for p in directory.iterdir() if p.suffix in (".py", ".ipynb")]
     if len(candidates) == 1:
@@ -496,12 +507,13 @@ def _layout(directory: Path, notes: list[str], sources: dict) -> dict[str, str]:
         file.rename(staged)
         shutil.rmtree(directory)
         directory.mkdir()
-        modules = _single_file(staged, directory, notes, sources, file.name)
+        modules = _single_file(staged, directory, notes, sources, contract, file.name)
         staged.unlink()
         return modules
+    names = ", ".join(f"{m}.py" for m in contract)
     raise SubmissionError(
-        "found none of preprocessing.py, models.py, training.py",
-        "a folder submission holds those three modules (or a single .py or .ipynb)",
+        f"found none of {names}",
+        "a folder submission holds those modules (or a single .py or .ipynb)",
     )
 
 
