@@ -518,7 +518,10 @@ def run(
     shutil.rmtree(out / "submissions", ignore_errors=True)  # ours: rewritten every run
     submissions = write_submissions(out / "submissions", mutants)
     graded = grade(
-        GradeRequest(submissions=submissions, out=out / "graded", budget=budget, workers=workers),
+        GradeRequest(
+            submissions=submissions, out=out / "graded", assignment="mnist", budget=budget,
+            workers=workers,
+        ),
         progress=progress,
     )
     results = {r.id: r for r in graded.results}

@@ -250,7 +250,7 @@ def main() -> None:
     os.environ["KERAS_GRADER_CACHE"] = str(cache)
     try:
         from grader.config import load_config
-        from grader.data import dataset_label, load_mnist
+        from grader.data import dataset_label, load_data
         from grader.phase1 import run_reference
 
         assignment = REFERENCE
@@ -262,8 +262,8 @@ def main() -> None:
         config = load_config(assignment)
         budget = config.budget(args.budget)
         work = root / "work"
-        reference = run_reference(config, load_mnist("bundled"), budget,
-                                  dataset_label("bundled"), work)  # fmt: skip
+        reference = run_reference(config, load_data(config, "bundled"), budget,
+                                  dataset_label(config, "bundled"), work)  # fmt: skip
         result: dict = {"budget": args.budget}
         sandbox = sandbox_breakdown(config, budget, work, root)
         record = sandbox.pop("record")

@@ -343,7 +343,7 @@ class Artifacts:
         return facts if isinstance(facts, dict) else {}
 
     def model(self, kind: str, which: str = "untrained"):
-        """The student's `kind` model (`mlp`/`cnn`) rebuilt at stage `which`; cached."""
+        """The student's model `kind` (a name of the plan) rebuilt at stage `which`; cached."""
         key = (kind, which)
         if key not in self._models:
             try:

@@ -1,6 +1,6 @@
 """What checks are written with: failure and partial credit, and views of a run's artifacts.
 
-A check is a plain pytest function (see reference/mnist/checks/). It gets a `student` and a
+A check is a plain pytest function (see reference/<name>/checks/). It gets a `student` and a
 `reference` (both `RunView`s) and fails with `fail(...)` (or a plain `assert`), or gives part
 of its points with `partial(...)`. Views never run student code: they read artifacts, and
 rebuild models only through the allowlist of grader/artifacts.py.
@@ -213,9 +213,9 @@ def infer(model, x: np.ndarray, batch_size: int = INFER_BATCH) -> np.ndarray:
     """The model's outputs on `x`, as `model.predict(x)` gives them, but called eagerly.
 
     `predict` traces a `tf.function` for every model it sees, and the grader sees every model
-    once: the eager call in batches is 4x (MLP) to 1.6x (CNN) faster here and gives the same
-    outputs up to float rounding (tests/test_checking.py). Inputs are cast to float32 as
-    `predict`'s data adapter does.
+    once: the eager call in batches is 4x (a dense network) to 1.6x (a small convolutional
+    one) faster here and gives the same outputs up to float rounding (tests/test_checking.py).
+    Inputs are cast to float32 as `predict`'s data adapter does.
     """
     x = np.asarray(x)
     if x.dtype.kind in "fiub":

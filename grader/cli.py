@@ -20,7 +20,8 @@ from grader import __version__
 from grader.errors import EXIT_FAILURE, GraderError
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO / "examples" / "submissions"
+EXAMPLES = REPO / "examples"
+"""Sample submissions per assignment: examples/<assignment>/submissions/."""
 
 
 class _Group(click.Group):
@@ -215,16 +216,29 @@ def assign(assignment, dest):
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel runs.")
 @click.option("--force", is_flag=True, help="Regrade even if the outputs are up to date.")
 def demo(out, workers, force):
-    """Grade the sample class in examples/submissions/ on the bundled data.
+    """Grade every assignment's sample class (examples/<assignment>/submissions/) on its
+    bundled data, each into OUT/<assignment>/ with its own dashboard.
 
     \b
     Example:
-      grader demo && xdg-open out/demo/index.html
+      grader demo && xdg-open out/demo/*/index.html
     """
     from grader.pipeline import GradeRequest, entries_of
 
-    request = GradeRequest(submissions=entries_of(EXAMPLES), out=out, workers=workers, force=force)
-    _run_and_summarize(request)  # ends with the dashboard's path
+    names = sorted(
+        p.parent.name
+        for p in (REPO / "reference").glob("*/assignment.toml")
+        if (EXAMPLES / p.parent.name / "submissions").is_dir()
+    )
+    if not names:
+        raise GraderError("no sample submissions", f"expected {EXAMPLES}/<assignment>/submissions")
+    for name in names:
+        click.echo(f"== {name}: examples/{name}/submissions")
+        request = GradeRequest(
+            submissions=entries_of(EXAMPLES / name / "submissions"), out=Path(out) / name,
+            assignment=name, workers=workers, force=force,
+        )  # fmt: skip
+        _run_and_summarize(request)  # ends with the dashboard's path
 
 
 @main.command()

@@ -164,7 +164,7 @@ class DataSpec:
     sha256: str
     """sha256 of `file`: a changed file would change every grade."""
     label: str
-    """What `file` holds, for reports (`5,000 MNIST digits`)."""
+    """What `file` holds, for reports (`5,000 handwritten digits`)."""
     x_shape: tuple[int, ...]
     """The shape of one example (without the leading count)."""
     x_dtype: str = "uint8"

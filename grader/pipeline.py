@@ -47,7 +47,7 @@ class GradeRequest:
     """The submissions (one entry per student)."""
     out: Path
     """Output directory."""
-    assignment: str = "mnist"
+    assignment: str
     """A name under reference/, or a reference directory."""
     data: str = "bundled"
     """`bundled`, `keras` or a path to an .npz."""

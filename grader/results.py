@@ -77,7 +77,7 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class ModelReport:
-    """What the report shows of one trained model (the student's MLP or CNN)."""
+    """What the report shows of one trained model (one of the student's models)."""
 
     name: str
     """The model's name in the assignment's plan."""

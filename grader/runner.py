@@ -9,7 +9,7 @@ This file is copied into the sandbox and run as a script (`python -I runner.py p
 it imports nothing from `grader`: only the standard library, NumPy and Keras.
 
 Each call is isolated: a failing or unimplemented function is recorded and the run goes on,
-with the reference's output standing in where a later step needs it (a broken `one_hot` still
+with the reference's output standing in where a later step needs it (a broken label encoding still
 lets the student's model train). The manifest is rewritten after every call, with the call in
 progress marked, so a run killed half-way still tells what finished and what was running.
 """
@@ -776,7 +776,7 @@ def _shape(value) -> str:
 
 def _called_as(name: str, fn, args: tuple) -> str:
     """How the grader calls a builder, with the student's own parameter names where it can
-    read them: `build_cnn(input_shape=(28, 28, 1), num_classes=10)`."""
+    read them: `build(input_shape=(28, 28, 1), num_classes=10)`."""
     import inspect
 
     try:

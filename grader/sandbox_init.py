@@ -251,7 +251,8 @@ def child_env(cfg: dict, home: str, tmp: str) -> dict:
         "KERAS_BACKEND": "tensorflow",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         # oneDNN's kernels: deterministic on one machine (with op determinism and fixed
-        # threads) and 1.5x faster than TensorFlow's own for the CNN (benchmarks/README.md).
+        # threads) and 1.5x faster than TensorFlow's own for a small convolutional network
+        # (benchmarks/README.md).
         "TF_ENABLE_ONEDNN_OPTS": "1",
         "OMP_NUM_THREADS": str(cfg["threads"]),
         "CUDA_VISIBLE_DEVICES": "",

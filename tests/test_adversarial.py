@@ -37,15 +37,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mnist import load_mnist
 from treewalk import iter_files, scan
 
 from grader import phase1
 from grader.artifacts import ArtifactError, Artifacts
 from grader.config import TrainSpec, find_assignment
-from grader.data import load_mnist
 from grader.sandbox import SANDBOX_UID_BASE, isolation_level
 
 REPO = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO / "reference" / "mnist" / "data"
+"""The assignment's data, held-out labels included: no sandbox may read any of it."""
 CORPUS = Path(__file__).resolve().parent / "corpus"
 SANDBOX_UIDS = range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + 4000)
 FULL, WHY_NOT_FULL = isolation_level()
@@ -340,7 +342,7 @@ class Host:
             "outside": _tree(self.outside),
             "out": _tree(self.out, frozenset({".work"})),
             "work": _tree(self.work),
-            "grader_data": _tree(REPO / "grader" / "data"),
+            "grader_data": _tree(DATA_DIR),
             "tmp_top": {p.name for p in Path("/tmp").iterdir()},
         }
 
@@ -386,8 +388,10 @@ class Runs:
             cfg.budget("quick"),
             name="adversarial",
             train_samples=300,
-            mlp=TrainSpec(epochs=1, batch_size=100, validation_split=0.2),
-            cnn=TrainSpec(epochs=1, batch_size=100),
+            models={
+                "mlp": TrainSpec(epochs=1, batch_size=100, validation_split=0.2),
+                "cnn": TrainSpec(epochs=1, batch_size=100),
+            },
         )
         self.host = Host(base)
         self.base = base
@@ -461,7 +465,7 @@ class Runs:
         return target
 
     def _host_facts_submission(self) -> Path:
-        """The host_facts case with (name, size, sha256) of each file of grader/data."""
+        """The host_facts case with (name, size, sha256) of each file of reference/mnist/data."""
         folder = self.base / "generated" / "host_facts"
         target = folder / "submission.py"
         if not target.exists():
@@ -476,7 +480,7 @@ class Runs:
             REPO / "reference" / "mnist" / "models.py",
             REPO / "reference" / "mnist" / "assignment.toml",
             REPO / "reference" / "mnist" / "checks",
-            REPO / "grader" / "data" / "mnist_5k.npz",
+            REPO / "reference" / "mnist" / "data" / "mnist_5k.npz",
             REPO / "grader" / "sandbox.py",
             work / "inputs.npz",
             work / "fallback_mlp.json",
@@ -507,10 +511,10 @@ class Runs:
 
 
 def grader_data() -> list[tuple[str, int, str]]:
-    """(name, size, sha256) of every file of the grader's data (held-out labels included)."""
+    """(name, size, sha256) of every file of the assignment's data (held-out labels included)."""
     return [
         (p.name, p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
-        for p in sorted((REPO / "grader" / "data").iterdir())
+        for p in sorted(DATA_DIR.iterdir())
         if p.is_file()
     ]
 
@@ -702,7 +706,7 @@ def test_sandbox_view_names_no_host_path(runs, case):
 @pytest.mark.parametrize("case", ["host_facts"], ids=["host_facts"])
 def test_grader_is_absent_from_the_sandbox(runs, case):
     """(editable install: this checkout) Can the sandbox's Python not find the grader package,
-    and is no file of grader/data readable anywhere in it, by name or by content?"""
+    and is no file of reference/mnist/data readable anywhere in it, by name or by content?"""
     lines = runs[case].record.stdout.splitlines()
     assert "FIND grader None" in lines
     assert "FIND keras found" in lines  # the rest of site-packages is there
@@ -720,12 +724,13 @@ from grader.config import Budget, Limits, TrainSpec
 from grader.submission import prepare
 args = json.loads(sys.argv[1])
 work = Path(args["work"])
-prepared = prepare(Path(args["source"]), work / "code")
+prepared = prepare(Path(args["source"]), work / "code", tuple(args["contract"]))
 spec = TrainSpec(epochs=1, batch_size=100)
 outcome = sandbox.run_job(
     job_dir=work / "job", submission_dir=prepared.directory, modules=prepared.modules,
-    inputs=Path(args["inputs"]), fallback_models={k: Path(v) for k, v in args["fallbacks"].items()},
-    budget=Budget(train_samples=300, mlp=spec, cnn=spec), limits=Limits(wall_seconds=120),
+    inputs=Path(args["inputs"]), plan=args["plan"],
+    budget=Budget(train_samples=300, models={"mlp": spec, "cnn": spec}),
+    limits=Limits(wall_seconds=120),
     seed=1, threads=1, isolation="full",
 )
 print(json.dumps({"grader": grader.__file__, "status": outcome.status,
@@ -763,7 +768,7 @@ def _wheel_venv(base: Path) -> Path:
         [*pip, "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
         check=True, capture_output=True,
     )  # fmt: skip
-    assert (site / "grader" / "data" / "mnist_5k.npz").is_file()
+    assert (site / "grader" / "runner.py").is_file()
     return venv
 
 
@@ -777,7 +782,8 @@ def test_grader_is_absent_from_the_sandbox_with_a_wheel_install(runs, tmp_path):
         "work": str(work),
         "source": str(runs.source("host_facts")),
         "inputs": str(runs.host.work / "inputs.npz"),
-        "fallbacks": {k: str(v) for k, v in phase1.fallback_models(runs.host.work).items()},
+        "plan": runs.config.plan_json(),
+        "contract": list(runs.config.modules),
     }
     env = {**os.environ, "KERAS_GRADER_PYTHON_IMAGES": str(tmp_path / "images")}
     done = subprocess.run(

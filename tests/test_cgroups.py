@@ -19,11 +19,10 @@ import time
 from pathlib import Path
 
 import pytest
+from mnist import load_mnist, prepare
 
 from grader import phase1, sandbox
 from grader.config import Limits, TrainSpec, find_assignment
-from grader.data import load_mnist
-from grader.submission import prepare
 
 FULL, WHY_NOT_FULL = sandbox.isolation_level()
 SUPPORT = sandbox.cgroup_support() if hasattr(sandbox, "cgroup_support") else None
@@ -52,8 +51,10 @@ class Sandbox:
             config.budget("quick"),
             name="adversarial",
             train_samples=300,
-            mlp=TrainSpec(epochs=1, batch_size=100, validation_split=0.2),
-            cnn=TrainSpec(epochs=1, batch_size=100),
+            models={
+                "mlp": TrainSpec(epochs=1, batch_size=100, validation_split=0.2),
+                "cnn": TrainSpec(epochs=1, batch_size=100),
+            },
         )
         reference = phase1.run_reference(
             config, load_mnist("bundled"), self.budget, "bundled", self.work, isolation="full"
@@ -75,7 +76,7 @@ class Sandbox:
             submission_dir=prepared.directory,
             modules=prepared.modules,
             inputs=self.work / "inputs.npz",
-            fallback_models=phase1.fallback_models(self.work),
+            plan=find_assignment("mnist").plan_json(),
             budget=self.budget,
             limits=limits(**wanted),
             seed=1234,

@@ -23,8 +23,9 @@ from grader.keras_checks import _quick_evaluate, check_evaluate, check_save_load
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> RunView:
+    from mnist import dataset_label, load_mnist
+
     from grader.config import find_assignment
-    from grader.data import dataset_label, load_mnist
     from grader.phase1 import run_reference
 
     config = find_assignment("mnist")
@@ -35,7 +36,9 @@ def reference(tmp_path_factory) -> RunView:
         dataset_label("bundled"),
         tmp_path_factory.mktemp("work"),
     )
-    return RunView(id="reference", status=record.status, detail="", out_dir=record.out_dir)
+    return RunView(
+        id="reference", status=record.status, detail="", out_dir=record.out_dir, plan=config.plan
+    )
 
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
@@ -100,7 +103,7 @@ def _edited_run(reference: RunView, tmp_path, edit) -> RunView:
     manifest = json.loads((out / "manifest.json").read_text())
     edit(out, manifest)
     (out / "manifest.json").write_text(json.dumps(manifest))
-    return RunView(id="student", status="ok", detail="", out_dir=out)
+    return RunView(id="student", status="ok", detail="", out_dir=out, plan=reference.plan)
 
 
 def _with_evaluate(reference, tmp_path, transform) -> RunView:

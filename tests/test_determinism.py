@@ -30,8 +30,8 @@ def two_runs(tmp_path_factory):
     for attempt in ("first", "second"):
         out = tmp_path_factory.mktemp(attempt)
         request = GradeRequest(
-            submissions=list(SUBMISSIONS), out=out, budget="quick", workers=2, force=True,
-            reports=False,
+            assignment="mnist", submissions=list(SUBMISSIONS), out=out, budget="quick", workers=2,
+            force=True, reports=False,
         )  # fmt: skip
         outcomes.append(grade(request))
     return outcomes

@@ -222,7 +222,7 @@ LOCAL_GRADE = textwrap.dedent(
     import json, sys
     from pathlib import Path
     from grader.pipeline import GradeRequest, entries_of, grade
-    outcome = grade(GradeRequest(entries_of(Path(sys.argv[1])), Path(sys.argv[2]),
+    outcome = grade(GradeRequest(entries_of(Path(sys.argv[1])), Path(sys.argv[2]), "mnist",
                                  budget="quick", workers=2))
     print(json.dumps({"graded": list(outcome.graded),
                       "dask": sorted(m for m in sys.modules
@@ -289,7 +289,7 @@ def test_cluster_results_equal_local_results(classroom, local_run, cluster, tmp_
     """Does grading on a cluster give exactly the local run's scores, checks and accuracies?"""
     from grader.pipeline import GradeRequest, entries_of, grade
 
-    outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", budget="quick",
+    outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", "mnist", budget="quick",
                                  scheduler=cluster.scheduler_address))  # fmt: skip
     assert outcome.graded == ("alice", "bob", "carol")
     remote = _results(tmp_path / "OUT")
@@ -411,7 +411,8 @@ def test_a_worker_killed_mid_training_loses_and_duplicates_nothing(
 
         killer = threading.Thread(target=kill_one_in_training, daemon=True)
         killer.start()
-        outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", budget="quick",
+        outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", "mnist",
+                                     budget="quick",
                                      scheduler=cluster.scheduler_address))  # fmt: skip
         killer.join(timeout=5)
 
@@ -441,8 +442,9 @@ def test_lost_inputs_are_scattered_again(classroom, tmp_path, caplog):
     """When the only worker holding the scattered inputs dies, are they scattered again and
     the cancelled runs resubmitted, each submission still reported exactly once?"""
     distributed = pytest.importorskip("distributed")
+    from mnist import dataset_label, load_mnist
+
     from grader.config import find_assignment
-    from grader.data import dataset_label, load_mnist
     from grader.phase1 import run_reference
 
     caplog.set_level(logging.INFO, logger="grader.distributed")

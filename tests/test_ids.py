@@ -26,6 +26,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from mnist import prepare
 
 from grader.exports import grades_csv, junit_xml
 from grader.progress import PlainProgress, RichProgress, printable
@@ -38,7 +39,6 @@ from grader.submission import (
     assign_ids,
     content_hash,
     discover,
-    prepare,
     safe_id,
 )
 

@@ -253,7 +253,7 @@ def results(tmp_path_factory) -> dict[str, SubmissionResult]:
     cases = [KNOWN_ANSWERS / name for name in CASES]
     outcome = grade(
         GradeRequest(
-            submissions=cases,
+            assignment="mnist", submissions=cases,
             out=tmp_path_factory.mktemp("known_answers"),
             budget="quick",
             workers=2,

@@ -9,7 +9,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from grader.data import load_mnist  # noqa: E402
+from mnist import load_mnist  # noqa: E402
+
 from grader.keras_checks import _diagnose  # noqa: E402
 
 

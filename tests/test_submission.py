@@ -15,17 +15,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from mnist import CONTRACT_MODULES, prepare
 
 from grader import submission
 from grader.errors import GraderError
 from grader.submission import (
-    CONTRACT_MODULES,
     SubmissionError,
     content_hash,
     discover,
     notebook_module,
     notebook_to_module,
-    prepare,
     submission_id,
 )
 
