@@ -44,13 +44,15 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from grader import __version__
 from grader.config import AssignmentConfig, Budget
 from grader.errors import GraderError
+from grader.fileio import link_or_copy
 from grader.machine import cpu_features
 from grader.phase1 import RunRecord, run_dir
+from grader.unzip import UnsafeArchive, extract
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +77,6 @@ CODE_FILES = (
 )  # fmt: skip
 """The grader modules a sandboxed run's outcome depends on: workers must run the same."""
 _PACKED = "<artifacts>"
-
-
-class UnsafeArchive(ValueError):
-    """An archive the grader refuses to unpack (the message says which entry and why)."""
 
 
 # ---- archives ---------------------------------------------------------------------------
@@ -117,12 +115,8 @@ def pack_tree(root: Path, max_bytes: int, *, level: int = 1) -> bytes:
 
 
 def unpack_archive(data: bytes, dest: Path, *, max_bytes: int, max_files: int) -> None:
-    """Extract a zip into `dest` (created; must not exist) with the rules for untrusted zips.
-
-    Refused: absolute paths, drive letters, backslashes, `..`, NUL bytes, symlinks and other
-    special files, duplicate entries, entries nested deeper than `MAX_DEPTH`, more than
-    `max_files` files, more than `max_bytes` once inflated (the bytes really produced are
-    counted: a header's sizes may lie).
+    """Extract a zip into `dest` (created; must not exist) under grader/unzip.py's rules,
+    with at most `max_files` files and `max_bytes` once inflated.
 
     Raises:
         UnsafeArchive: the first refused entry, and why. `dest` may hold a partial tree then.
@@ -132,55 +126,20 @@ def unpack_archive(data: bytes, dest: Path, *, max_bytes: int, max_files: int) -
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise UnsafeArchive(f"not a readable zip file: {exc}") from None
     dest.mkdir(parents=True)
-    count, total = 0, 0
-    with zf:
-        for info in zf.infolist():
-            path = _entry_path(info)
-            target = dest.joinpath(*path.parts)
-            try:
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                count += 1
-                if count > max_files:
-                    raise UnsafeArchive(f"more than {max_files} files")
-                if info.file_size > max_bytes - total:
-                    raise UnsafeArchive(f"{info.filename!r}: more than {max_bytes} bytes in all")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                fd = os.open(target, flags, 0o644)
-                with zf.open(info) as src, os.fdopen(fd, "wb") as out:
-                    while chunk := src.read(1 << 16):
-                        total += len(chunk)
-                        if total > max_bytes:
-                            raise UnsafeArchive(
-                                f"{info.filename!r}: more than {max_bytes} bytes in all"
-                            )
-                        out.write(chunk)
-            except UnsafeArchive:
-                raise
-            except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
-                raise UnsafeArchive(f"{info.filename!r} cannot be extracted: {exc}") from None
 
+    def limit(count: int, total: int, name: str) -> None:
+        if count > max_files:
+            raise UnsafeArchive(f"more than {max_files} files")
+        if total > max_bytes:
+            raise UnsafeArchive(f"{name!r}: more than {max_bytes} bytes in all")
 
-def _entry_path(info: zipfile.ZipInfo) -> PurePosixPath:
-    name = info.filename
-    if not name or "\0" in name or "\\" in name:
-        raise UnsafeArchive(f"entry {name!r} has an invalid name")
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise UnsafeArchive(f"entry {name!r} has an absolute path")
-    path = PurePosixPath(name)
-    if ".." in path.parts:
-        raise UnsafeArchive(f"entry {name!r} points outside the archive (..)")
-    if not path.parts or path.parts == (".",):
-        raise UnsafeArchive(f"entry {name!r} has an invalid name")
-    if len(path.parts) > MAX_DEPTH:
-        raise UnsafeArchive(f"entry {name!r} is nested deeper than {MAX_DEPTH} folders")
-    kind = stat.S_IFMT(info.external_attr >> 16)
-    if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
-        what = "a symbolic link" if kind == stat.S_IFLNK else "not a regular file"
-        raise UnsafeArchive(f"entry {name!r} is {what}")
-    return path
+    try:
+        with zf:
+            extract(zf, dest, limit=limit, max_depth=MAX_DEPTH, label="entry")
+    except UnsafeArchive:
+        raise
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
+        raise UnsafeArchive(f"the archive cannot be extracted: {exc}") from None
 
 
 # ---- what travels ------------------------------------------------------------------------
@@ -335,7 +294,7 @@ def run_remote(job: RemoteJob, shared: SharedInputs) -> RemoteResult:
         work = tmp / "work"
         work.mkdir()
         for name in SHARED_FILES:
-            _link_or_copy(inputs / name, work / name)
+            link_or_copy(inputs / name, work / name)
         record = run_student(source, job.sid, job.config, job.budget, work, job.isolation)
         data = record.to_json()
         artifacts = None
@@ -376,14 +335,6 @@ def _materialize(shared: SharedInputs, base: Path) -> Path:
             os.replace(tmp, folder / name)
         _inputs_dirs[shared.digest] = folder
         return folder
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-        target.chmod(0o644)
 
 
 # ---- the grading machine's side ----------------------------------------------------------

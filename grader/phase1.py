@@ -23,9 +23,15 @@ import numpy as np
 from grader import __version__
 from grader.artifacts import ArtifactError, Artifacts
 from grader.config import AssignmentConfig, Budget
+from grader.fileio import link_or_copy
 from grader.machine import cpu_family
 from grader.sandbox import RunOutcome, run_job
-from grader.submission import PreparedSubmission, SubmissionError, prepare
+from grader.submission import (
+    PreparedSubmission,
+    SubmissionError,
+    content_hash_or_empty,
+    prepare,
+)
 
 
 def stand_ins(config: AssignmentConfig) -> tuple[dict[str, str], dict[str, str]]:
@@ -138,21 +144,11 @@ def run_reference(
     record = RunRecord(**{**data, "out_dir": cached / "job" / "out", "notes": ()})
     work.mkdir(parents=True, exist_ok=True)
     for name in ("inputs.npz",):
-        _link_or_copy(cached / name, work / name)
+        link_or_copy(cached / name, work / name)
     stamp = work / "_reference" / "key.json"
     stamp.parent.mkdir(exist_ok=True)
     stamp.write_text(json.dumps({"key": key, "cache": str(cached)}))
     return record
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
 
 
 def _build_reference(
@@ -244,8 +240,8 @@ def run_student(
         prepared = prepare(source, job / "code", config.modules)
     except SubmissionError as exc:
         return RunRecord(
-            sid, "sandbox_error", f"submission refused: {exc}", "none", _hash(source), None,
-            round(time.monotonic() - started, 3),
+            sid, "sandbox_error", f"submission refused: {exc}", "none",
+            content_hash_or_empty(source), None, round(time.monotonic() - started, 3),
         )  # fmt: skip
     outcome = run_job(
         job_dir=job / "job",
@@ -261,15 +257,6 @@ def run_student(
         environment=config.environment.modules,
     )
     return _record(sid, prepared, outcome)
-
-
-def _hash(source: Path) -> str:
-    from grader.submission import content_hash
-
-    try:
-        return content_hash(source)
-    except OSError:
-        return ""
 
 
 def _record(sid: str, prepared: PreparedSubmission, outcome: RunOutcome) -> RunRecord:

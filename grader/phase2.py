@@ -12,7 +12,6 @@ add to the wall time.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
@@ -23,6 +22,7 @@ from pathlib import Path
 from grader.config import AssignmentConfig
 from grader.errors import GraderError
 from grader.phase1 import RunRecord
+from grader.processes import die_with_parent
 
 SESSION_SIZE = 200
 """Submissions per pytest session: one session keeps each student's rebuilt models and
@@ -144,10 +144,6 @@ def _exit_reason(code: int) -> str:
     return f"exit code {code}"
 
 
-def _die_with_parent() -> None:
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: never outlive the grader
-
-
 def start_session(
     config: AssignmentConfig,
     budget_name: str,
@@ -198,7 +194,7 @@ def start_session(
         stderr=subprocess.STDOUT,
         env=env,
         stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     if not pending:
         (work / DONE_MARKER).write_text("done\n")

@@ -12,7 +12,6 @@ import concurrent.futures
 import datetime
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from grader.results import (
     summarize,
     to_dict,
 )
-from grader.submission import assign_ids, content_hash, discover
+from grader.submission import assign_ids, content_hash_or_empty, discover
 
 WORK = ".work"
 """OUT's subdirectory for jobs, artifacts and the reference's run."""
@@ -144,7 +143,7 @@ def grade(
     done: dict[str, SubmissionResult] = {}
     pending: dict[str, tuple[Path, str]] = {}
     for sid, entry in entries.items():
-        chash = _hash(entry.path)  # a hash that fails leaves it to phase 1 to say why
+        chash = content_hash_or_empty(entry.path)  # a failing hash: phase 1 says why
         key = resume_key(chash, config, label, budget_key, request.visibility)
         previous = None if request.force else _load_done(out, sid, key)
         if previous is not None:
@@ -282,18 +281,11 @@ def _run_all(request, config, budget, work, todo, progress) -> dict[str, RunReco
             except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch
                 record = RunRecord(
                     sid, "sandbox_error", f"the grader failed on this submission: {exc}",
-                    "none", _hash(todo[sid]), None, 0.0,
+                    "none", content_hash_or_empty(todo[sid]), None, 0.0,
                 )  # fmt: skip
             records[sid] = _store_record(work, record)
             progress.advance(f"{sid}: {record.status} ({record.duration:.1f} s)")
     return records
-
-
-def _hash(path: Path) -> str:
-    try:
-        return content_hash(path)
-    except Exception:  # noqa: BLE001 - prepare() then says what is wrong with it
-        return ""
 
 
 def _cached_record(work: Path, sid: str, chash: str) -> RunRecord | None:
@@ -435,11 +427,6 @@ def write_class(out: Path, results: Sequence[SubmissionResult], render=None) -> 
     atomic_write(out / "junit.xml", junit_xml(results))
     if render is not None:
         atomic_write(out / "index.html", render.dashboard(results, summarize(results)))
-
-
-def clean_work(out: Path) -> None:
-    """Remove the artifacts of finished runs (kept by default for inspection and resume)."""
-    shutil.rmtree(out / WORK, ignore_errors=True)
 
 
 def entries_of(submissions_dir: Path) -> list[Path]:

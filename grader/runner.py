@@ -30,8 +30,6 @@ SAMPLE_ROWS = 256
 """Rows of each training-set output kept as artifacts (enough to compare; small to write)."""
 EVAL_ROWS = 512
 """Training rows `evaluate()` is called on; the grader re-evaluates the same rows."""
-PROBE_ROWS = 64
-"""Test rows used to compare predictions before and after save/load."""
 
 # Bound before any student code runs, so monkeypatching the modules cannot redirect our I/O.
 _os_open, _os_write, _os_close, _os_fsync, _os_replace = (
@@ -114,13 +112,8 @@ class Runner:
         _write_bytes(os.path.join(self.out, "manifest.json"), text.encode())
 
     def save_arrays(self, name: str, **arrays) -> str:
-        import io
-
-        buf = io.BytesIO()
-        self.np.savez(buf, **arrays)
-        rel = f"arrays/{name}.npz"
-        _write_bytes(os.path.join(self.out, rel), buf.getvalue())
-        return rel
+        """Write `arrays/<name>.npz`; returns its path relative to the output directory."""
+        return self.save_arrays_at(f"arrays/{name}.npz", arrays)
 
     def student_frames(self, exc: BaseException) -> str:
         """The traceback as the student would want it: their frames only, paths relative."""
@@ -356,12 +349,14 @@ class Runner:
         _write_bytes(os.path.join(self.out, rel), b"".join(chunks))
         return {"file": rel}
 
-    def save_arrays_at(self, rel: str, arrays: dict) -> None:
+    def save_arrays_at(self, rel: str, arrays: dict) -> str:
+        """Write `arrays` as one `.npz` at `rel` (relative to the output directory)."""
         import io
 
         buf = io.BytesIO()
         self.np.savez(buf, **arrays)
         _write_bytes(os.path.join(self.out, rel), buf.getvalue())
+        return rel
 
     def compile_facts(self, model) -> dict:
         facts: dict = {}

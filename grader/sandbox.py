@@ -12,7 +12,6 @@ docs/threat-model.md says what each wall stops.
 from __future__ import annotations
 
 import csv
-import ctypes
 import errno
 import fcntl
 import functools
@@ -37,6 +36,7 @@ from pathlib import Path
 
 from grader.config import Budget, Limits
 from grader.machine import ISA_ENV
+from grader.processes import die_with_parent
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "runner.py"
@@ -728,18 +728,12 @@ def _init_python() -> str:
     return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
 
 
-def _die_with_parent() -> None:
-    # If the grader is killed (even SIGKILL), unshare dies, and with it the namespace.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 def _enter_sandbox(procs_files: list[str]) -> None:
     """In the child, before `unshare` runs: die with the grader, join the run's cgroup (all
     that follows is born in it, and the cgroup namespace makes it the sandbox's /), and be
     exempt from the cgroup's OOM killer where root may say so (CAP_SYS_RESOURCE); the init
     gives the runner a raised score either way, so the kernel picks the student's first."""
-    _die_with_parent()
+    die_with_parent()  # if the grader is killed (even SIGKILL), so is the namespace
     if not procs_files:
         return
     try:
