@@ -63,7 +63,7 @@ def _data_option(f):
         default="bundled",
         show_default=True,
         metavar="bundled|keras|PATH",
-        help="MNIST source: the bundled 5,000 digits, keras.datasets (internet), or an .npz.",
+        help="Data source: the bundled sample, keras.datasets (internet), or an .npz.",
     )(f)
 
 
@@ -156,12 +156,12 @@ def _shown(result):
 def check(path, out, assignment, data, budget):
     """Check your own work (visible checks only, short training) before submitting.
 
-    PATH is what you will hand in: the folder with preprocessing.py, models.py and
-    training.py, a single .py, your notebook, or a .zip.
+    PATH is what you will hand in: the folder with your modules, a single .py, your
+    notebook, or a .zip.
 
     \b
     Example:
-      grader check mnist.ipynb
+      grader check notebook.ipynb
     """
     import grader.report
     from grader.pipeline import GradeRequest
@@ -193,7 +193,7 @@ def assign(assignment, dest):
 
     \b
     Example:
-      grader assign --assignment mnist
+      grader assign --assignment NAME
     """
     from grader.assign import generate_assignment
     from grader.config import find_assignment

@@ -128,7 +128,7 @@ CASES: dict[str, Expected] = {
         71,
         {
             "test_mlp_compile": "loss is sparse_categorical_crossentropy; expected categorical",
-            "test_train_returns_history": "with one-hot labels (what one_hot() gives) compile",
+            "test_train_returns_history": "when the labels are one-hot rows, compile",
             "test_train_honours_budget": "train() raised ValueError",
             "test_evaluate": "evaluate() raised ValueError",
             "test_mlp_test_accuracy": "the reference reaches",
