@@ -512,7 +512,7 @@ def run(
 ) -> list[Outcome]:  # fmt: skip
     """Grade the reference and every mutant in one grade() call; the outcomes, in order."""
     from grader.pipeline import GradeRequest, grade
-    from grader.results import max_score, score
+    from grader.report.results import max_score, score
 
     out = Path(out)
     shutil.rmtree(out / "submissions", ignore_errors=True)  # ours: rewritten every run

@@ -44,7 +44,7 @@ def main() -> None:
 
     from grader.config import find_assignment
     from grader.data import load_data
-    from grader.runner import seed_everything
+    from grader.run.runner import seed_everything
 
     pre, models, training = (load_module(REFERENCE, name, name) for name in MODULES)
     config = find_assignment("mnist")

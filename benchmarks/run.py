@@ -194,7 +194,7 @@ def bare_sum(b: Bench, subs: Path) -> dict:
     sys.path.insert(0, str(REPO))
     from grader.config import find_assignment
     from grader.pipeline import entries_of
-    from grader.submission import SubmissionError, prepare
+    from grader.run.submission import SubmissionError, prepare
 
     contract = find_assignment("mnist").modules
 

@@ -118,7 +118,7 @@ def _run_and_summarize(request) -> object:
     import grader.report
     from grader.pipeline import grade as run_grade
     from grader.progress import for_terminal
-    from grader.summary import print_summary
+    from grader.report.summary import print_summary
 
     progress = for_terminal()
     try:
@@ -166,7 +166,7 @@ def check(path, out, assignment, data, budget):
     import grader.report
     from grader.pipeline import GradeRequest
     from grader.pipeline import grade as run_grade
-    from grader.summary import print_check
+    from grader.report.summary import print_check
 
     out = out or Path("grader-check")
     request = GradeRequest(
@@ -195,7 +195,7 @@ def assign(assignment, dest):
     Example:
       grader assign --assignment NAME
     """
-    from grader.assign import generate_assignment
+    from grader.authoring.assign import generate_assignment
     from grader.config import find_assignment
 
     config = find_assignment(assignment)
@@ -265,9 +265,9 @@ def gradescope(submission, results, assignment, data, budget):
     Example (in run_autograder):
       grader gradescope --data bundled
     """
-    from grader.exports import gradescope_results, write_json
     from grader.pipeline import GradeRequest
     from grader.pipeline import grade as run_grade
+    from grader.report.exports import gradescope_results, write_json
 
     if not submission.is_dir():
         raise GraderError(f"{submission} does not exist", "Gradescope mounts the upload there")
@@ -289,7 +289,7 @@ def _upload_entry(upload: Path) -> Path:
     Entries are told apart with lstat, never by following them: a lone symbolic link or
     special file is what gets graded, so that `prepare` refuses it and says why.
     """
-    from grader.submission import SUFFIXES
+    from grader.run.submission import SUFFIXES
 
     with os.scandir(upload) as it:
         files = [e for e in it if not e.name.startswith(".")]

@@ -18,21 +18,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import __version__
+from grader.check.session import SESSION_SIZE, run_checks, start_session
 from grader.config import AssignmentConfig, find_assignment
 from grader.data import budget_name, dataset_label, load_data
 from grader.errors import GraderError
-from grader.exports import atomic_write, grades_csv, gradescope_results, junit_xml, write_json
 from grader.machine import cpu_family
-from grader.phase1 import ReferenceFailed, RunRecord, run_dir, run_reference, run_student
-from grader.phase2 import SESSION_SIZE, run_checks, start_session
 from grader.progress import Progress, Quiet, printable
-from grader.results import (
+from grader.report.exports import (
+    atomic_write,
+    grades_csv,
+    gradescope_results,
+    junit_xml,
+    write_json,
+)
+from grader.report.results import (
     SubmissionResult,
     from_dict,
     summarize,
     to_dict,
 )
-from grader.submission import assign_ids, content_hash_or_empty, discover
+from grader.run.local import ReferenceFailed, RunRecord, run_dir, run_reference, run_student
+from grader.run.submission import assign_ids, content_hash_or_empty, discover
 
 WORK = ".work"
 """OUT's subdirectory for jobs, artifacts and the reference's run."""
@@ -261,7 +267,7 @@ def _run_all(request, config, budget, work, todo, progress) -> dict[str, RunReco
     if not todo:
         return records
     if request.scheduler:
-        from grader.distributed import run_on_cluster  # only imported when asked for
+        from grader.run.cluster import run_on_cluster  # only imported when asked for
 
         finished = run_on_cluster(request.scheduler, todo, config, budget, work, request.isolation)
         for sid, record in finished:
@@ -315,7 +321,7 @@ def _store_record(work: Path, record: RunRecord) -> RunRecord:
 
 
 def _settings(config, budget, budget_key, request, label, reference, work) -> dict:
-    from grader.artifacts import Artifacts
+    from grader.check.artifacts import Artifacts
 
     try:
         versions = Artifacts(reference.out_dir).manifest.get("versions", {})

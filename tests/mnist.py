@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader import data, submission
+from grader import data
 from grader.config import find_assignment
+from grader.run import submission
 
 MNIST = find_assignment("mnist")
 """reference/mnist, parsed."""
@@ -28,5 +29,5 @@ def dataset_label(source: str) -> str:
 
 
 def prepare(source: Path, dest: Path, **kwargs) -> submission.PreparedSubmission:
-    """`grader.submission.prepare` with MNIST's contract."""
+    """`grader.run.submission.prepare` with MNIST's contract."""
     return submission.prepare(source, dest, CONTRACT_MODULES, **kwargs)

@@ -5,7 +5,7 @@ rlimits) against ONE reference run for the module. For each case the tests asser
 and the key words of its explanation or of the failing call's record in the manifest; that
 nothing was written outside its job directory (canary folders, the work directory, the output
 directory, the repository, /tmp, /var/tmp, /dev/shm); that no process of the run's uid is left;
-and that nothing usable for points comes out (artifacts refused by grader.artifacts, a status
+and that nothing usable for points comes out (artifacts refused by grader.check.artifacts, a status
 that is not ok, or the call recorded as failed). Submissions the loader must refuse (zips,
 broken notebooks) end as `sandbox_error` before any sandbox starts.
 
@@ -40,10 +40,10 @@ import pytest
 from mnist import load_mnist
 from treewalk import iter_files, scan
 
-from grader import phase1
-from grader.artifacts import ArtifactError, Artifacts
+from grader.check.artifacts import ArtifactError, Artifacts
 from grader.config import TrainSpec, find_assignment
-from grader.sandbox import SANDBOX_UID_BASE, isolation_level
+from grader.run import local as phase1
+from grader.run.sandbox import SANDBOX_UID_BASE, isolation_level
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO / "reference" / "mnist" / "data"
@@ -719,9 +719,9 @@ WHEEL_PROBE = """
 import json, sys
 from pathlib import Path
 import grader
-from grader import sandbox
+from grader.run import sandbox
 from grader.config import Budget, Limits, TrainSpec
-from grader.submission import prepare
+from grader.run.submission import prepare
 args = json.loads(sys.argv[1])
 work = Path(args["work"])
 prepared = prepare(Path(args["source"]), work / "code", tuple(args["contract"]))
@@ -1090,7 +1090,7 @@ def test_grader_entries_in_every_install_layout(tmp_path):
     """In a site-packages folder, is everything of the grader found, whatever the layout (a
     wheel's package and record, an editable install's .pth, finder and cached finder, a
     legacy egg-link, a .pth or a link into the checkout), and nothing else?"""
-    from grader.sandbox import grader_entries
+    from grader.run.sandbox import grader_entries
 
     site = tmp_path / "site-packages"
     (site / "numpy").mkdir(parents=True)

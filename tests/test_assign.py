@@ -1,4 +1,4 @@
-"""Tests of grader/assign.py: the student material generated from the reference solution."""
+"""Tests of grader/authoring/assign.py: student material generated from the reference."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader.assign import BEGIN, END, generate_assignment
+from grader.authoring.assign import BEGIN, END, generate_assignment
 from grader.errors import GraderError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,7 +26,7 @@ def test_the_generated_class_has_the_promised_mix(tmp_path):
     the grader's loader refuse exactly the one meant to be refused?"""
     from mnist import prepare
 
-    from grader.submission import SubmissionError
+    from grader.run.submission import SubmissionError
 
     entries = make_class(tmp_path / "class", 30)
     names = [p.name for p in entries]

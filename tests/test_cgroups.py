@@ -1,7 +1,7 @@
 """Each sandbox in a cgroup of its own, for real: memory of the whole sandbox, its tasks, its CPU
 (an equal weight per sandbox and a quota), and the cgroup gone after every run.
 
-The sandboxed tests run real submissions through grader.sandbox.run_job with full isolation,
+The sandboxed tests run real submissions through grader.run.sandbox.run_job with full isolation,
 against the reference's inputs (run once, cached like tests/test_adversarial.py's). They are
 skipped, with the reason, only where full isolation or cgroups cannot be had. The last tests
 check the cgroup v2 files and the classification without a sandbox (this machine's memory,
@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 from mnist import load_mnist, prepare
 
-from grader import phase1, sandbox
 from grader.config import Limits, TrainSpec, find_assignment
+from grader.run import local as phase1
+from grader.run import sandbox
 
 FULL, WHY_NOT_FULL = sandbox.isolation_level()
 SUPPORT = sandbox.cgroup_support() if hasattr(sandbox, "cgroup_support") else None

@@ -1,6 +1,6 @@
 """Do the grader's fast measurements of a trained model agree with Keras's own?
 
-Phase 2 calls rebuilt models eagerly (`grader.checking.infer`) and measures the evaluate
+Phase 2 calls rebuilt models eagerly (`grader.check.checking.infer`) and measures the evaluate
 cross-check from that forward pass, falling back to `compile` + `evaluate` only where the
 two could differ. These tests hold the fast path to what `predict` and `evaluate` say, on
 the reference's trained models (the `quick` budget, from the reference cache).
@@ -17,8 +17,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from grader.checking import CheckFailure, RunView, infer  # noqa: E402
-from grader.keras_checks import _quick_evaluate, check_evaluate, check_save_load  # noqa: E402
+from grader.check.checking import CheckFailure, RunView, infer  # noqa: E402
+from grader.check.keras_checks import _quick_evaluate, check_evaluate, check_save_load  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def reference(tmp_path_factory) -> RunView:
     from mnist import dataset_label, load_mnist
 
     from grader.config import find_assignment
-    from grader.phase1 import run_reference
+    from grader.run.local import run_reference
 
     config = find_assignment("mnist")
     record = run_reference(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.pipeline import GradeRequest, grade
-from grader.results import max_score, score
+from grader.report.results import max_score, score
 
 pytestmark = pytest.mark.slow
 

@@ -30,7 +30,7 @@ import pytest
 pytest.importorskip("keras")
 
 from grader.pipeline import GradeRequest, grade  # noqa: E402
-from grader.results import SubmissionResult, max_score, score  # noqa: E402
+from grader.report.results import SubmissionResult, max_score, score  # noqa: E402
 
 KNOWN_ANSWERS = Path(__file__).resolve().parent / "known_answers"
 

@@ -11,7 +11,7 @@ keras = pytest.importorskip("keras")
 
 from mnist import load_mnist  # noqa: E402
 
-from grader.keras_checks import _diagnose  # noqa: E402
+from grader.check.keras_checks import _diagnose  # noqa: E402
 
 
 @pytest.fixture(scope="module")

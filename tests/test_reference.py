@@ -19,7 +19,7 @@ keras = pytest.importorskip("keras")
 from mnist import load_mnist  # noqa: E402
 
 from grader.config import find_assignment  # noqa: E402
-from grader.runner import seed_everything  # noqa: E402
+from grader.run.runner import seed_everything  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "mnist"
 

@@ -22,8 +22,7 @@ import pytest
 
 import grader.report
 from grader.report import charts
-from grader.report.views import trim_output
-from grader.results import (
+from grader.report.results import (
     CheckResult,
     LayerInfo,
     LayerRow,
@@ -33,6 +32,7 @@ from grader.results import (
     from_dict,
     summarize,
 )
+from grader.report.views import trim_output
 
 GOLDENS = Path(__file__).resolve().parent / "goldens"
 FIXTURES = ("alice", "bob", "carol", "mallory")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.exports import grades_csv, gradescope_results, junit_xml
-from grader.results import (
+from grader.report.exports import grades_csv, gradescope_results, junit_xml
+from grader.report.results import (
     PHASE1_STATUSES,
     CheckResult,
     LayerInfo,

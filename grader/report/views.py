@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from grader.machine import cpu_label
 from grader.report import charts
-from grader.results import (
+from grader.report.results import (
     PHASE1_STATUSES,
     CheckResult,
     ClassSummary,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from grader.keras_checks import check_categorical, check_preprocessed
+from grader.check.keras_checks import check_categorical, check_preprocessed
 
 
 @pytest.mark.check(points=4, title="flatten_and_scale() gives (n, 784) floats in [0, 1]")

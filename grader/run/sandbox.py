@@ -41,7 +41,9 @@ from grader.processes import die_with_parent
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "runner.py"
 INIT = HERE / "sandbox_init.py"
-CHECKOUT = HERE.parent if (HERE.parent / "pyproject.toml").is_file() else None
+PACKAGE_DIR = HERE.parent
+"""The whole grader package: nothing of it is visible in a sandbox."""
+CHECKOUT = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_file() else None
 """The source checkout the grader runs from (an editable install), or None (a wheel)."""
 UNSHARE = (
     "unshare", "--mount", "--net", "--pid", "--ipc", "--uts", "--cgroup",
@@ -199,7 +201,7 @@ def _leads_to_grader(path: str) -> bool:
     real = os.path.realpath(path)
     return any(
         real == own or real.startswith(own + os.sep)
-        for own in [str(HERE)] + ([str(CHECKOUT)] if CHECKOUT else [])
+        for own in [str(PACKAGE_DIR)] + ([str(CHECKOUT)] if CHECKOUT else [])
     ) and not real.startswith(sys.prefix + os.sep)
 
 
@@ -227,7 +229,7 @@ def grader_entries(site_dir: str) -> list[str]:
                     lines = f.read(1 << 20).splitlines()
             except OSError:
                 continue
-            if str(HERE) in "\n".join(lines) or any(
+            if str(PACKAGE_DIR) in "\n".join(lines) or any(
                 line.strip()
                 and not line.startswith(("#", "import"))
                 and _leads_to_grader(os.path.join(site_dir, line.strip()))
@@ -937,7 +939,7 @@ def _init_config(
     limits: Limits,
     cgroup: RunCgroup | None,
 ) -> dict:
-    hide = {str(HERE), str(job_dir), str(inputs.parent), str(submission_dir), str(out_dir)}
+    hide = {str(PACKAGE_DIR), str(job_dir), str(inputs.parent), str(submission_dir), str(out_dir)}
     hide |= {str(python_images_dir())} | ({str(CHECKOUT)} if CHECKOUT else set())
     pids_held = cgroup is not None and ("pids" in cgroup.folders or "" in cgroup.folders)
     return {
@@ -1030,7 +1032,7 @@ def _read_report(path: Path) -> dict | None:
 
 
 def _manifest(out_dir: Path) -> dict:
-    from grader.artifacts import read_manifest  # local: keeps this module light
+    from grader.check.artifacts import read_manifest  # local: keeps this module light
 
     try:
         return read_manifest(out_dir)

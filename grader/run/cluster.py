@@ -1,7 +1,7 @@
 """Phase 1 on a Dask distributed cluster: the same sandboxed runs, on other machines.
 
 `grader grade --scheduler tcp://host:8786` hands every pending submission to a Dask worker,
-which runs `grader.phase1.run_student` (the same sandbox as a local run) in a temporary
+which runs `grader.run.local.run_student` (the same sandbox as a local run) in a temporary
 directory of its own. Nothing assumes a shared file system:
 
 - the shared inputs (`inputs.npz`: images and training labels, no reference model; written
@@ -51,7 +51,7 @@ from grader.config import AssignmentConfig, Budget
 from grader.errors import GraderError
 from grader.fileio import link_or_copy
 from grader.machine import cpu_features
-from grader.phase1 import RunRecord, run_dir
+from grader.run.local import RunRecord, run_dir
 from grader.unzip import UnsafeArchive, extract
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,8 @@ MAX_ARTIFACT_FILES = 10_000
 MAX_DEPTH = 16
 """Folder depth of an archive entry."""
 CODE_FILES = (
-    "config.py", "phase1.py", "runner.py", "sandbox.py", "sandbox_init.py", "submission.py",
-    "distributed.py",
+    "config.py", "data.py", "run/local.py", "run/runner.py", "run/sandbox.py",
+    "run/sandbox_init.py", "run/submission.py", "run/cluster.py", "unzip.py",
 )  # fmt: skip
 """The grader modules a sandboxed run's outcome depends on: workers must run the same."""
 _PACKED = "<artifacts>"
@@ -222,7 +222,7 @@ def submission_payload(source: Path) -> tuple[bool, bytes]:
 def environment_facts() -> dict[str, str]:
     """What must match between the grading machine and every worker for identical results."""
     code = hashlib.sha256()
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the package: CODE_FILES are relative to it
     for name in CODE_FILES:
         code.update(name.encode() + b"\0" + (here / name).read_bytes())
     return {
@@ -272,7 +272,7 @@ def run_remote(job: RemoteJob, shared: SharedInputs) -> RemoteResult:
     Raises (so that Dask retries it) only for the worker's own trouble: a grader or library
     version different from the grading machine's, a full disk.
     """
-    from grader.phase1 import run_student
+    from grader.run.local import run_student
 
     if not _facts:
         _facts.update(environment_facts())
@@ -286,7 +286,7 @@ def run_remote(job: RemoteJob, shared: SharedInputs) -> RemoteResult:
         source = tmp / "src" / job.name
         source.parent.mkdir()
         if job.is_dir:
-            from grader.submission import MAX_FILES, MAX_TOTAL_BYTES
+            from grader.run.submission import MAX_FILES, MAX_TOTAL_BYTES
 
             unpack_archive(job.data, source, max_bytes=MAX_TOTAL_BYTES, max_files=MAX_FILES)
         else:
@@ -493,7 +493,7 @@ def _check_workers(client, facts: Mapping[str, str], isolation: str | None) -> N
 
 
 def _isolation() -> tuple[str, str]:
-    from grader.sandbox import isolation_level
+    from grader.run.sandbox import isolation_level
 
     return isolation_level()
 
@@ -507,7 +507,7 @@ def _validate(
     that submission's `sandbox_error`, never the batch's. `sid` is a safe id
     (`submission.safe_id`): short, and fit for a file name.
     """
-    from grader.submission import SubmissionError, content_hash, prepare
+    from grader.run.submission import SubmissionError, content_hash, prepare
 
     try:
         chash = content_hash(path)

@@ -12,15 +12,15 @@ import math
 
 import numpy as np
 
-from grader.architecture import (
+from grader.check.architecture import (
     active_steps,
     canonical_layers,
     compare,
     input_shape,
     output_activation,
 )
-from grader.artifacts import ArtifactError
-from grader.checking import (
+from grader.check.artifacts import ArtifactError
+from grader.check.checking import (
     CheckFailure,
     RunView,
     check_array_contract,
@@ -29,15 +29,15 @@ from grader.checking import (
     note,
     partial,
 )
-from grader.compile_settings import (
+from grader.check.compile_settings import (
     accuracy_metrics,
     loss_setting,
     metric_settings,
     optimizer_setting,
 )
-from grader.feedback import warning_hints
-from grader.keras_file import same_weights
-from grader.results import linear_credit
+from grader.check.feedback import warning_hints
+from grader.check.keras_file import same_weights
+from grader.report.results import linear_credit
 
 PROBE = 64
 """Rows used to compare predictions (softmax, save/load)."""

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from grader.config import AssignmentConfig
 from grader.errors import GraderError
-from grader.phase1 import RunRecord
 from grader.processes import die_with_parent
+from grader.run.local import RunRecord
 
 SESSION_SIZE = 200
 """Submissions per pytest session: one session keeps each student's rebuilt models and
@@ -181,7 +181,7 @@ def start_session(
     argv = [
         sys.executable, "-m", "pytest", str(config.checks_dir),
         "-c", str(ini), "--rootdir", str(config.checks_dir),
-        "-p", "grader.plugin", "--grader-plan", str(plan_path),
+        "-p", "grader.check.plugin", "--grader-plan", str(plan_path),
         "-p", "no:cacheprovider", "-q", "--no-header", "-rN", "--tb=no",
         "-W", "ignore::DeprecationWarning", "-W", "ignore::UserWarning",
     ]  # fmt: skip

@@ -1,6 +1,6 @@
 """The pytest plugin that turns an assignment's checks into grades (phase 2, TRUSTED).
 
-Loaded with `-p grader.plugin --grader-plan PLAN.json`. It:
+Loaded with `-p grader.check.plugin --grader-plan PLAN.json`. It:
 - validates every check's `@pytest.mark.check(points=..., title=..., visibility=..., part=...)`
   when it is collected (unknown keyword, missing or negative points, duplicate title: a
   collection error naming the check);
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checking import CheckFailure, Partial, RunView, take_notes
+from grader.check.checking import CheckFailure, Partial, RunView, take_notes
 
 MARKER = "check"
 MARKER_KEYS = {"points", "title", "visibility", "part"}
@@ -228,7 +228,7 @@ class GradingSession:
 
     def _finish_student(self, sid: str) -> None:
         """Model reports for the report, then free the student's models and predictions."""
-        from grader.model_report import build_model_report
+        from grader.report.model_report import build_model_report
 
         context = self._context
         if context is None or sid in self.model_reports:
@@ -453,9 +453,9 @@ def _seed(seed: int, threads: int) -> None:
 
 def set_model_budgets(reference: RunView, kinds: tuple[str, ...]) -> None:
     """Bound what a student's model may cost to rebuild and run: a multiple of the
-    reference's layers, parameters and FLOPs (grader/model_budget.py)."""
-    from grader import artifacts
-    from grader.model_budget import Budget, estimate
+    reference's layers, parameters and FLOPs (grader/check/model_budget.py)."""
+    from grader.check import artifacts
+    from grader.check.model_budget import Budget, estimate
 
     for kind in kinds:
         try:

@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from grader import __version__
-from grader.artifacts import ArtifactError, Artifacts
+from grader.check.artifacts import ArtifactError, Artifacts
 from grader.config import AssignmentConfig, Budget
 from grader.fileio import link_or_copy
 from grader.machine import cpu_family
-from grader.sandbox import RunOutcome, run_job
-from grader.submission import (
+from grader.run.sandbox import RunOutcome, run_job
+from grader.run.submission import (
     PreparedSubmission,
     SubmissionError,
     content_hash_or_empty,

@@ -476,7 +476,7 @@ def _readme(modules: list[StubModule], title: str, notebook: str, note: str) -> 
     todo = "\n".join(
         f"- `{m.name}.py`: " + ", ".join(f"`{name}`" for name, _ in m.units) for m in modules
     )
-    return f"""<!-- Generated from the reference solution by grader/assign.py: do not edit. -->
+    return f"""<!-- Generated from the reference solution by `grader assign`: do not edit. -->
 # {title}
 
 ## What to do

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader.results import SubmissionResult, max_score, score
+from grader.report.results import SubmissionResult, max_score, score
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:

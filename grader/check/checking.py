@@ -3,7 +3,7 @@
 A check is a plain pytest function (see reference/<name>/checks/). It gets a `student` and a
 `reference` (both `RunView`s) and fails with `fail(...)` (or a plain `assert`), or gives part
 of its points with `partial(...)`. Views never run student code: they read artifacts, and
-rebuild models only through the allowlist of grader/artifacts.py.
+rebuild models only through the allowlist of grader/check/artifacts.py.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.artifacts import ArtifactError, Artifacts
+from grader.check.artifacts import ArtifactError, Artifacts
+from grader.check.feedback import explain_call
 from grader.config import Plan
-from grader.feedback import explain_call
-from grader.results import LayerRow
+from grader.report.results import LayerRow
 
 
 class CheckFailure(AssertionError):
@@ -148,8 +148,8 @@ class RunView:
 
     def keras_file(self, kind: str, stage: str):
         """The Keras model file the sandbox saved at `stage` (`built`, `trained`, `saved`),
-        read on this side (grader/keras_file.py); fails with the reason when there is none."""
-        from grader.keras_file import read_keras_file
+        read on this side (grader/check/keras_file.py); fails with the reason when there is none."""
+        from grader.check.keras_file import read_keras_file
 
         key = f"_keras_{kind}_{stage}"
         if key not in self.__dict__:

@@ -3,7 +3,7 @@
 It imports the student's modules, calls every function of the contract on inputs the grader
 supplies, and writes artifacts (JSON and `.npz`) into the output directory. It trusts nothing
 it gets back from student code, and nothing it writes is trusted by the grader either: the
-trusted side re-derives everything that earns points (see grader/artifacts.py).
+trusted side re-derives everything that earns points (see grader/check/artifacts.py).
 
 This file is copied into the sandbox and run as a script (`python -I runner.py plan.json`), so
 it imports nothing from `grader`: only the standard library, NumPy and Keras.

@@ -11,9 +11,9 @@ import zlib
 
 import numpy as np
 
-from grader.architecture import canonical_layers, compare
-from grader.checking import RunView
-from grader.results import Misclassified, ModelReport
+from grader.check.architecture import canonical_layers, compare
+from grader.check.checking import RunView
+from grader.report.results import Misclassified, ModelReport
 
 MAX_MISCLASSIFIED = 16
 
