@@ -32,6 +32,7 @@ from nbformat import v4
 
 from grader.config import load_config
 from grader.errors import GraderError
+from grader.pysource import first_line
 
 BEGIN = "# BEGIN SOLUTION"
 """The comment line that opens a solution block."""
@@ -164,7 +165,7 @@ def make_stub(path: Path) -> StubModule | None:
     stub_lines = stub.splitlines(keepends=True)
     held = {b[3].split(".")[0] for b in blocks}
     units = tuple(
-        (node.name, "".join(stub_lines[_start(node) - 1 : node.end_lineno]).rstrip("\n"))
+        (node.name, "".join(stub_lines[first_line(node) - 1 : node.end_lineno]).rstrip("\n"))
         for node in stub_tree.body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         and node.name in held
@@ -185,11 +186,6 @@ def _parse(source: str, path: Path, what: str) -> ast.Module:
             f"{path}:{exc.lineno}: {what} is not valid Python ({exc.msg})",
             "fix the reference so that it imports, then generate again",
         ) from None
-
-
-def _start(node: ast.stmt) -> int:
-    """First line of a statement, decorators included."""
-    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
 
 
 def _find_blocks(source: str, tree: ast.Module, path: Path) -> list[tuple[int, int, str, str]]:
@@ -254,7 +250,8 @@ def _find_blocks(source: str, tree: ast.Module, path: Path) -> list[tuple[int, i
 def _function_extents(tree: ast.Module, last_line: int) -> list[tuple[str, ast.AST, int]]:
     """(qualified name, node, last line) of every function; comments up to the next statement
     that is not indented deeper than the `def` belong to the function."""
-    starts = sorted((_start(n), n.col_offset) for n in ast.walk(tree) if isinstance(n, ast.stmt))
+    statements = [n for n in ast.walk(tree) if isinstance(n, ast.stmt)]
+    starts = sorted((first_line(n), n.col_offset) for n in statements)
     result = []
 
     def visit(node: ast.AST, prefix: str) -> None:
@@ -299,10 +296,10 @@ def _enclosing(functions: list, line: int, indent: str, path: Path) -> str:
 def _check_statements(tree: ast.Module, begin: int, end: int, indent: str, path: Path) -> None:
     """Every statement that starts in the block must end in it, indented at least as deep."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and begin < _start(node) < end:
+        if isinstance(node, ast.stmt) and begin < first_line(node) < end:
             if node.end_lineno >= end or node.col_offset < len(indent):
                 raise GraderError(
-                    f"{path}:{_start(node)}: this statement does not fit in the solution block "
+                    f"{path}:{first_line(node)}: this statement does not fit in the solution block "
                     f"of lines {begin}-{end}",
                     "a block must hold whole statements, indented like its markers",
                 )

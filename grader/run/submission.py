@@ -25,6 +25,7 @@ from pathlib import Path
 
 from grader import unzip
 from grader.errors import GraderError
+from grader.pysource import first_line
 
 SINGLE_MODULE = "submission"
 """Module name a single `.py` or notebook becomes inside the sandbox."""
@@ -696,7 +697,7 @@ def notebook_module(raw: bytes, name: str, notes: list[str]) -> tuple[str, list]
                     f"{', '.join(sorted(unknown))}, which the notebook never defines before it"
                 )
             elif _keep(node, defined):
-                first = _first_line(node)
+                first = first_line(node)
                 segment = [(lines[i - 1], [number, i]) for i in range(first, node.end_lineno + 1)]
                 if isinstance(node, ast.Import | ast.ImportFrom):
                     segment = _guarded(segment)
@@ -726,11 +727,6 @@ def _guarded(segment: list[tuple[str, list | None]]) -> list[tuple[str, list | N
         ("except ImportError:  # not installed for grading", None),
         ("    pass", None),
     ]
-
-
-def _first_line(node: ast.stmt) -> int:
-    decorators = getattr(node, "decorator_list", [])
-    return min([node.lineno] + [d.lineno for d in decorators])
 
 
 _HELP_LINE = re.compile(r"\s*(\?{1,2}[\w.]+|[\w.]+\?{1,2})\s*")
