@@ -159,7 +159,10 @@ def hostile() -> SubmissionResult:
         ),
         stdout=f"{a}\n{b}\n",
         stderr=f"Traceback: {b}",
-        settings={"title": a, "dataset": b, "versions": {a: b}, "notes": [a]},
+        settings={
+            "title": a, "dataset": b, "versions": {a: b}, "notes": [a], "noun": a, "images": True,
+            "parts": {"mlp": b}, "model_titles": {"mlp": a},
+        },  # fmt: skip
         timings={"run": 1.0},
         graded_at=b,
     )

@@ -88,7 +88,10 @@ def settings_view(settings: Mapping[str, object]) -> dict:
     """Grading settings as display strings; missing keys show as `unknown`."""
     budget = settings.get("budget") if isinstance(settings.get("budget"), Mapping) else {}
     models = []
-    for kind, b in budget.items():
+    order = list(_titles(settings, "model_titles"))  # the plan's order
+    kinds = sorted(budget, key=lambda k: order.index(k) if k in order else len(order))
+    for kind in kinds:
+        b = budget[kind]
         if isinstance(b, Mapping) and b:
             split = b.get("validation_split") or 0
             models.append(
