@@ -5,7 +5,7 @@ Same call as the CLI (`grader.pipeline.grade` with the HTML reports), plus the p
 variants of the grader without editing it (each is a monkeypatch of this process only):
 
   --onednn on|off     the sandbox's TensorFlow with or without oneDNN (the sandbox turns
-                      it on); runs a patched copy of grader/sandbox_init.py
+                      it on); runs a patched copy of grader/run/sandbox_init.py
   --no-overlap        phase 2 after phase 1, not alongside it
   --isolation limited rlimits only: no namespaces, chroot or uid switch
 
@@ -29,8 +29,8 @@ ONEDNN = re.compile(r'"TF_ENABLE_ONEDNN_OPTS": "[01]",')
 
 
 def patch_onednn(setting: str) -> None:
-    """Point grader.sandbox at a copy of sandbox_init.py whose child env sets oneDNN."""
-    import grader.sandbox as sandbox
+    """Point grader.run.sandbox at a copy of sandbox_init.py whose child env sets oneDNN."""
+    import grader.run.sandbox as sandbox
 
     source = Path(sandbox.INIT).read_text()
     wanted = f'"TF_ENABLE_ONEDNN_OPTS": "{1 if setting == "on" else 0}",'
@@ -60,7 +60,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import grader.pipeline as pipeline
-    from grader.results import score
+    from grader.report.results import score
 
     if args.onednn:
         patch_onednn(args.onednn)

@@ -512,13 +512,16 @@ def run(
 ) -> list[Outcome]:  # fmt: skip
     """Grade the reference and every mutant in one grade() call; the outcomes, in order."""
     from grader.pipeline import GradeRequest, grade
-    from grader.results import max_score, score
+    from grader.report.results import max_score, score
 
     out = Path(out)
     shutil.rmtree(out / "submissions", ignore_errors=True)  # ours: rewritten every run
     submissions = write_submissions(out / "submissions", mutants)
     graded = grade(
-        GradeRequest(submissions=submissions, out=out / "graded", budget=budget, workers=workers),
+        GradeRequest(
+            submissions=submissions, out=out / "graded", assignment="mnist", budget=budget,
+            workers=workers,
+        ),
         progress=progress,
     )
     results = {r.id: r for r in graded.results}

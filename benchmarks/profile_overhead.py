@@ -1,7 +1,8 @@
 """Where the grader's own time goes, on the reference alone (warm reference cache).
 
-1. One sandboxed run, timed from the inside: instrumented copies of grader/sandbox_init.py and
-   grader/runner.py (this process points grader.sandbox at them; the repo is untouched) print
+1. One sandboxed run, timed from the inside: instrumented copies of grader/run/sandbox_init.py
+   and grader/run/runner.py (this process points grader.run.sandbox at them; the repo is
+   untouched) print
    timestamps (init start, root built, runner started, TensorFlow imported, runner done,
    artifacts copied out) and the time spent writing artifacts (model configs and weights,
    arrays, the manifest after every call, each with fsync), beside the student calls.
@@ -112,8 +113,8 @@ def marks(text: str) -> dict:
 
 
 def sandbox_breakdown(config, budget, work: Path, root: Path) -> dict:
-    import grader.sandbox as sandbox
-    from grader.phase1 import run_dir, run_student
+    import grader.run.sandbox as sandbox
+    from grader.run.local import run_dir, run_student
 
     folder = root / "instrumented"
     folder.mkdir()
@@ -169,7 +170,7 @@ def phase2_alone(config, budget_name: str, reference, record, work: Path, copies
     cost per submission, the rest its fixed cost (TensorFlow, data, the reference)."""
     import dataclasses
 
-    from grader.phase2 import run_checks
+    from grader.check.session import run_checks
 
     start = time.monotonic()
     checked = run_checks(config, budget_name, "bundled", reference, [record], work / "p2")
@@ -194,7 +195,7 @@ def reports(config, record, checked_session: dict, work: Path) -> dict:
     """Render one student report and the dashboard from a result built like the pipeline's."""
     import grader.report as render
     from grader.pipeline import assemble
-    from grader.results import summarize
+    from grader.report.results import summarize
 
     started = time.monotonic()
     result = assemble(record, checked_session, config, {}, 0.0, "now")
@@ -250,8 +251,8 @@ def main() -> None:
     os.environ["KERAS_GRADER_CACHE"] = str(cache)
     try:
         from grader.config import load_config
-        from grader.data import dataset_label, load_mnist
-        from grader.phase1 import run_reference
+        from grader.data import dataset_label, load_data
+        from grader.run.local import run_reference
 
         assignment = REFERENCE
         if args.budget == "tiny":
@@ -262,8 +263,8 @@ def main() -> None:
         config = load_config(assignment)
         budget = config.budget(args.budget)
         work = root / "work"
-        reference = run_reference(config, load_mnist("bundled"), budget,
-                                  dataset_label("bundled"), work)  # fmt: skip
+        reference = run_reference(config, load_data(config, "bundled"), budget,
+                                  dataset_label(config, "bundled"), work)  # fmt: skip
         result: dict = {"budget": args.budget}
         sandbox = sandbox_breakdown(config, budget, work, root)
         record = sandbox.pop("record")

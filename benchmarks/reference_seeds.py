@@ -43,19 +43,19 @@ def main() -> None:
     import keras
 
     from grader.config import find_assignment
-    from grader.data import load_mnist
-    from grader.runner import seed_everything
+    from grader.data import load_data
+    from grader.run.runner import seed_everything
 
     pre, models, training = (load_module(REFERENCE, name, name) for name in MODULES)
     config = find_assignment("mnist")
     budget = config.budget(args.budget)
-    (x_train, y_train), (x_test, y_test) = load_mnist("bundled")
+    (x_train, y_train), (x_test, y_test) = load_data(find_assignment("mnist"), "bundled")
     n = budget.train_samples
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)")
     print(f"budget {args.budget}, TF_ENABLE_ONEDNN_OPTS={onednn}, threads {config.threads}")
     runs = []
     for kind in args.models.split(","):
-        spec = budget.mlp if kind == "mlp" else budget.cnn
+        spec = budget.model(kind)
         prepare = pre.flatten_and_scale if kind == "mlp" else pre.reshape_for_cnn
         for seed in _seeds(args.seeds):
             keras.backend.clear_session()

@@ -20,7 +20,8 @@ from grader import __version__
 from grader.errors import EXIT_FAILURE, GraderError
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLES = REPO / "examples" / "submissions"
+EXAMPLES = REPO / "examples"
+"""Sample submissions per assignment: examples/<assignment>/submissions/."""
 
 
 class _Group(click.Group):
@@ -62,7 +63,7 @@ def _data_option(f):
         default="bundled",
         show_default=True,
         metavar="bundled|keras|PATH",
-        help="MNIST source: the bundled 5,000 digits, keras.datasets (internet), or an .npz.",
+        help="Data source: the bundled sample, keras.datasets (internet), or an .npz.",
     )(f)
 
 
@@ -117,7 +118,7 @@ def _run_and_summarize(request) -> object:
     import grader.report
     from grader.pipeline import grade as run_grade
     from grader.progress import for_terminal
-    from grader.summary import print_summary
+    from grader.report.summary import print_summary
 
     progress = for_terminal()
     try:
@@ -155,17 +156,17 @@ def _shown(result):
 def check(path, out, assignment, data, budget):
     """Check your own work (visible checks only, short training) before submitting.
 
-    PATH is what you will hand in: the folder with preprocessing.py, models.py and
-    training.py, a single .py, your notebook, or a .zip.
+    PATH is what you will hand in: the folder with your modules, a single .py, your
+    notebook, or a .zip.
 
     \b
     Example:
-      grader check mnist.ipynb
+      grader check notebook.ipynb
     """
     import grader.report
     from grader.pipeline import GradeRequest
     from grader.pipeline import grade as run_grade
-    from grader.summary import print_check
+    from grader.report.summary import print_check
 
     out = out or Path("grader-check")
     request = GradeRequest(
@@ -192,9 +193,9 @@ def assign(assignment, dest):
 
     \b
     Example:
-      grader assign --assignment mnist
+      grader assign --assignment NAME
     """
-    from grader.assign import generate_assignment
+    from grader.authoring.assign import generate_assignment
     from grader.config import find_assignment
 
     config = find_assignment(assignment)
@@ -215,16 +216,29 @@ def assign(assignment, dest):
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Parallel runs.")
 @click.option("--force", is_flag=True, help="Regrade even if the outputs are up to date.")
 def demo(out, workers, force):
-    """Grade the sample class in examples/submissions/ on the bundled data.
+    """Grade every assignment's sample class (examples/<assignment>/submissions/) on its
+    bundled data, each into OUT/<assignment>/ with its own dashboard.
 
     \b
     Example:
-      grader demo && xdg-open out/demo/index.html
+      grader demo && xdg-open out/demo/*/index.html
     """
     from grader.pipeline import GradeRequest, entries_of
 
-    request = GradeRequest(submissions=entries_of(EXAMPLES), out=out, workers=workers, force=force)
-    _run_and_summarize(request)  # ends with the dashboard's path
+    names = sorted(
+        p.parent.name
+        for p in (REPO / "reference").glob("*/assignment.toml")
+        if (EXAMPLES / p.parent.name / "submissions").is_dir()
+    )
+    if not names:
+        raise GraderError("no sample submissions", f"expected {EXAMPLES}/<assignment>/submissions")
+    for name in names:
+        click.echo(f"== {name}: examples/{name}/submissions")
+        request = GradeRequest(
+            submissions=entries_of(EXAMPLES / name / "submissions"), out=Path(out) / name,
+            assignment=name, workers=workers, force=force,
+        )  # fmt: skip
+        _run_and_summarize(request)  # ends with the dashboard's path
 
 
 @main.command()
@@ -251,9 +265,9 @@ def gradescope(submission, results, assignment, data, budget):
     Example (in run_autograder):
       grader gradescope --data bundled
     """
-    from grader.exports import gradescope_results, write_json
     from grader.pipeline import GradeRequest
     from grader.pipeline import grade as run_grade
+    from grader.report.exports import gradescope_results, write_json
 
     if not submission.is_dir():
         raise GraderError(f"{submission} does not exist", "Gradescope mounts the upload there")
@@ -275,7 +289,7 @@ def _upload_entry(upload: Path) -> Path:
     Entries are told apart with lstat, never by following them: a lone symbolic link or
     special file is what gets graded, so that `prepare` refuses it and says why.
     """
-    from grader.submission import SUFFIXES
+    from grader.run.submission import SUFFIXES
 
     with os.scandir(upload) as it:
         files = [e for e in it if not e.name.startswith(".")]

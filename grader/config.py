@@ -6,8 +6,8 @@ Every field carries a docstring; every error names the key and the file it came 
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,11 +46,9 @@ class Budget:
     """The training budget for one data source: how much the student's pipeline trains."""
 
     train_samples: int
-    """How many training images (the first ones of the split) the pipeline trains on."""
-    mlp: TrainSpec
-    """Training settings for the dense network."""
-    cnn: TrainSpec
-    """Training settings for the convolutional network."""
+    """How many training examples (the first ones of the split) the pipeline trains on."""
+    models: dict[str, TrainSpec]
+    """Training settings by model name (each model of the plan has one)."""
     name: str = ""
     """The budget's name in the file (`bundled`, `keras`, `quick`, ...)."""
 
@@ -58,8 +56,17 @@ class Budget:
         _require(
             self.train_samples >= 10, where, "train_samples", self.train_samples, "must be >= 10"
         )
-        self.mlp.check(f"{where}.mlp")
-        self.cnn.check(f"{where}.cnn")
+        for model, spec in self.models.items():
+            spec.check(f"{where}.{model}")
+
+    def model(self, name: str) -> TrainSpec:
+        """The settings of model `name`."""
+        return self.models[name]
+
+    def to_json(self) -> dict:
+        return {"train_samples": self.train_samples, **{
+            name: dataclasses.asdict(spec) for name, spec in self.models.items()
+        }}
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,246 @@ class Environment:
     TensorFlow and Keras (e.g. `matplotlib`, `pandas`, `sklearn`)."""
 
 
+TASKS = ("multiclass",)
+"""The task kinds a model may declare (binary and regression come with their own checks)."""
+INPUT_NAMES = ("x_train", "y_train", "x_test")
+"""What every run gets from the data: training examples and labels, test examples."""
+KEEP = ("all", "sample")
+_SIGNATURE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """`[data]`: the assignment's dataset, what the sandbox gets of it, and its schema.
+
+    Every source comes back as keras's `load_data()` returns a dataset: `(x_train, y_train),
+    (x_test, y_test)`; the trusted side checks each array against this schema."""
+
+    file: str
+    """The small dataset shipped in the assignment's folder (an `.npz` with `x` and `y`, or
+    keras's four keys), relative to the folder; its README there gives provenance."""
+    sha256: str
+    """sha256 of `file`: a changed file would change every grade."""
+    label: str
+    """What `file` holds, for reports (`5,000 handwritten digits`)."""
+    x_shape: tuple[int, ...]
+    """The shape of one example (without the leading count)."""
+    x_dtype: str = "uint8"
+    """The dtype of the examples, in every source."""
+    classes: int = 0
+    """Labels are integers 0..classes-1."""
+    test_per_class: int = 0
+    """`file` with `x`, `y` only: this many examples of each class go to the test split
+    (stratified, always the same way); the rest train."""
+    split_seed: int = 0
+    """Seed of that split's shuffle. Changing it changes every grade on the bundled data."""
+    keras: str = ""
+    """`--data keras`: the `keras.datasets` module to `load_data()` from (needs the internet
+    once); "" when the assignment has none."""
+    keras_label: str = ""
+    """What `--data keras` holds, for reports."""
+    images: bool = False
+    """Examples are grayscale pictures: the reports show them."""
+    noun: str = "example"
+    """What one example is, in the reports' prose (`digit`)."""
+
+    def check(self, where: str) -> None:
+        _require(bool(self.x_shape), where, "x_shape", self.x_shape, "must name a shape")
+        _require(self.classes >= 2, where, "classes", self.classes, "must be at least 2")
+        _require(
+            len(self.sha256) == 64, where, "sha256", self.sha256, "must be a sha256 hex digest"
+        )
+
+
+@dataclass(frozen=True)
+class Call:
+    """One `[[plan.calls]]`: a contract function called on named inputs in the sandbox."""
+
+    name: str
+    """The call's name in artifacts and checks: the function's name, with `:variant` for a
+    second call of the same function (`scale:test`)."""
+    args: typing.Any = ()
+    """Positional arguments: strings name an input or an earlier call's output; numbers
+    and lists are passed as they are."""
+    keep: str = "all"
+    """`sample`: a training-set output, of which only the first rows are kept as artifacts."""
+    shape: str = ""
+    """`reference`: the output must have the reference's shape to feed a model."""
+    labels_of: str = ""
+    """An input whose labels the output must encode as one-hot rows; otherwise the
+    reference's encoding stands in for training."""
+
+    @property
+    def function(self) -> str:
+        return self.name.split(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """One `[[plan.models]]`: a model the student builds, trains, evaluates and saves."""
+
+    name: str
+    """The model's name in artifacts, budgets and checks."""
+    builder: str
+    """The contract function that builds it."""
+    input_shape: tuple[int, ...]
+    """The shape of one input example, as the builder is told."""
+    x: str
+    """The call whose output it trains on."""
+    x_test: str
+    """The call whose output it predicts."""
+    y: str
+    """The call whose output are its training labels."""
+    args: typing.Any = ()
+    """The builder's positional arguments (as for calls)."""
+    title: str = ""
+    """Its name in reports (default: `name`)."""
+    task: str = "multiclass"
+    """Its task kind (see `TASKS`)."""
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """`[plan.training]`: the contract functions that train, evaluate, save and load."""
+
+    train: str
+    """`train(model, x, y, **the model's budget)`, returning a History."""
+    evaluate: str
+    """`evaluate(model, x, y)`."""
+    save: str
+    """`save(model, path)`."""
+    load: str
+    """`load(path)`, returning the model."""
+    save_suffix: str = ".keras"
+    """The suffix of the path save() is given (`.h5` for the legacy format)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """`[plan]`: what the sandbox does with the student's functions, in order."""
+
+    calls: tuple[Call, ...]
+    """The contract's data functions, run in order."""
+    models: tuple[ModelPlan, ...]
+    """The models, all built before any is trained."""
+    training: TrainingPlan
+    """How every model is trained, evaluated, saved and loaded."""
+    inputs: dict[str, typing.Any] = field(default_factory=dict)
+    """Constant arrays given to calls by name (a list of numbers each; whole numbers get
+    the labels' dtype, as if they were labels of the data)."""
+
+    def model(self, name: str) -> ModelPlan:
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise KeyError(name)
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.models)
+
+    def call(self, name: str) -> Call:
+        for call in self.calls:
+            if call.name == name:
+                return call
+        raise KeyError(name)
+
+    def check(self, where: str, contract: dict[str, str]) -> None:
+        known = set(INPUT_NAMES) | set(self.inputs)
+        for key, value in self.inputs.items():
+            _require(
+                isinstance(value, list) and all(isinstance(v, int | float) for v in value),
+                f"{where}.inputs", key, value, "must be a list of numbers",
+            )  # fmt: skip
+        for i, call in enumerate(self.calls):
+            at = f"{where}.calls[{i}]"
+            _require(call.function in contract, at, "name", call.name, "is no contract function")
+            _require(call.name not in known, at, "name", call.name, "is used twice")
+            _require(call.keep in KEEP, at, "keep", call.keep, f"must be one of {KEEP}")
+            _require(call.shape in ("", "reference"), at, "shape", call.shape, "must be reference")
+            _require(
+                call.labels_of in ("", *INPUT_NAMES), at, "labels_of", call.labels_of,
+                "must name y_train",
+            )  # fmt: skip
+            _check_args(call.args, known, at)
+            known.add(call.name)
+        names, builders = set(), set()
+        for i, model in enumerate(self.models):
+            at = f"{where}.models[{i}]"
+            _require(model.name not in names, at, "name", model.name, "is used twice")
+            _require(model.builder not in builders, at, "builder", model.builder, "builds twice")
+            names.add(model.name)
+            builders.add(model.builder)
+            _require(model.builder in contract, at, "builder", model.builder, "is not a function")
+            _require(model.task in TASKS, at, "task", model.task, f"must be one of {TASKS}")
+            for key in ("x", "x_test", "y"):
+                value = getattr(model, key)
+                _require(value in known, at, key, value, "names no input or call")
+            _check_args(model.args, known, at)
+        _require(bool(self.models), where, "models", (), "must declare at least one model")
+        for key in ("train", "evaluate", "save", "load"):
+            value = getattr(self.training, key)
+            _require(value in contract, f"{where}.training", key, value, "is not in [contract]")
+
+    def to_json(self, contract: dict[str, str]) -> dict:
+        """The plan as the sandbox's harness reads it: every function with its module."""
+        def function(name: str) -> dict:
+            return {"function": name, "module": contract[name]}
+
+        return {
+            "inputs": sorted(self.inputs),
+            "calls": [
+                {**dataclasses.asdict(c), **function(c.function), "args": list(c.args)}
+                for c in self.calls
+            ],
+            "models": [
+                {**dataclasses.asdict(m), **function(m.builder), "args": list(m.args),
+                 "title": m.title or m.name}
+                for m in self.models
+            ],  # fmt: skip
+            "training": {
+                key: function(getattr(self.training, key))
+                for key in ("train", "evaluate", "save", "load")
+            }
+            | {"save_suffix": self.training.save_suffix},
+        }
+
+
+def _check_args(args: object, known: set[str], where: str) -> None:
+    _require(isinstance(args, list | tuple), where, "args", args, "must be a list")
+    for arg in args:
+        if isinstance(arg, str):
+            _require(arg in known, where, "args", arg, "names no input or earlier call")
+        else:
+            _require(_literal(arg), where, "args", arg, "must be names, numbers or lists")
+
+
+def _literal(value: object) -> bool:
+    if isinstance(value, bool | int | float):
+        return True
+    return isinstance(value, list) and all(_literal(v) for v in value)
+
+
+def parse_contract(table: object, where: str) -> FrozenDict:
+    """`[contract]`: module -> list of signatures; returns module -> (function, signature)."""
+    if not isinstance(table, dict) or not table:
+        raise GraderError(f"{where}: missing [contract]", "list each module's functions there")
+    modules = {}
+    for module, signatures in table.items():
+        _require(module.isidentifier(), where, "contract", module, "is not a module name")
+        _require(
+            isinstance(signatures, list) and all(isinstance(x, str) for x in signatures),
+            f"{where}.contract", module, signatures, "must be a list of signatures",
+        )  # fmt: skip
+        functions = []
+        for text in signatures:
+            match = _SIGNATURE.match(text.strip())
+            _require(bool(match), f"{where}.contract", module, text, "is not `name(args)`")
+            functions.append((match.group(1), text.strip()))
+        modules[module] = tuple(functions)
+    return FrozenDict(modules)
+
+
 @dataclass(frozen=True)
 class AssignmentConfig:
     """Everything `assignment.toml` says about one assignment."""
@@ -154,10 +401,51 @@ class AssignmentConfig:
     """Sandbox limits."""
     environment: Environment = field(default_factory=Environment)
     """What student code may import (`[environment]`)."""
+    contract: dict = field(default_factory=dict)
+    """`[contract]`: module -> ((function, signature), ...), as the student writes them."""
+    data: DataSpec | None = None
+    """`[data]`: the dataset and its schema."""
+    plan: Plan | None = None
+    """`[plan]`: what the sandbox does with the student's functions."""
+    parts: dict[str, str] = field(default_factory=dict)
+    """`[parts]`: report titles of the parts that are not models (default: the name)."""
     name: str = ""
     """The assignment's name: its directory's name."""
     root: Path = Path(".")
     """The reference directory (`reference/<name>`)."""
+
+    @property
+    def modules(self) -> tuple[str, ...]:
+        """The contract's module names, in the file's order."""
+        return tuple(self.contract)
+
+    @property
+    def part_titles(self) -> dict[str, str]:
+        """The assignment's parts with their report titles, in report order: each contract
+        module, where a module that builds models stands for its models (one part each)."""
+        models = {m.builder: m for m in self.plan.models}
+        titles: dict[str, str] = {}
+        for module, functions in self.contract.items():
+            built = [models[f] for f, _ in functions if f in models]
+            for model in built:
+                titles[model.name] = model.title or model.name
+            if not built:
+                titles[module] = self.parts.get(module, module)
+        return titles
+
+    @property
+    def part_names(self) -> tuple[str, ...]:
+        return tuple(self.part_titles)
+
+    @property
+    def functions(self) -> dict[str, str]:
+        """Every contract function -> its module."""
+        return {f: module for module, fns in self.contract.items() for f, _ in fns}
+
+    def plan_json(self) -> dict:
+        """The plan as the sandbox's harness reads it."""
+        noun = "images" if self.data.images else "inputs"
+        return {**self.plan.to_json(self.functions), "noun": noun}
 
     @property
     def checks_dir(self) -> Path:
@@ -172,6 +460,21 @@ class AssignmentConfig:
             f"no training budget {name!r} in {self.root / 'assignment.toml'}",
             f"define [budget.{name}] or choose one of: {', '.join(sorted(self.budgets))}",
         )
+
+
+class FrozenDict(dict):
+    """A read-only dict that pickles (a settings table sent to Dask workers)."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("assignment settings are read-only")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _refuse
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
+
+    def __hash__(self) -> int:  # frozen dataclasses holding one stay hashable
+        return hash(tuple(sorted(self.items(), key=repr)))
 
 
 def _require(ok: bool, where: str, key: str, value: object, why: str) -> None:
@@ -217,6 +520,19 @@ def _convert(hint, raw: object, where: str):
         if not isinstance(raw, hint) or (hint is int and isinstance(raw, bool)):
             raise GraderError(f"{where} must be {hint.__name__}, not {raw!r}")
         return raw
+    if hint is typing.Any:
+        return raw
+    if typing.get_origin(hint) is tuple and typing.get_args(hint)[0] is int:
+        if not isinstance(raw, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in raw
+        ):
+            raise GraderError(f"{where} must be a list of whole numbers, not {raw!r}")
+        return tuple(raw)
+    if typing.get_origin(hint) is tuple and dataclasses.is_dataclass(typing.get_args(hint)[0]):
+        if not isinstance(raw, list):
+            raise GraderError(f"{where} must be a list of tables ([[...]])")
+        item = typing.get_args(hint)[0]
+        return tuple(_build(item, v, f"{where}[{i}]") for i, v in enumerate(raw))
     if typing.get_origin(hint) is tuple:
         if not isinstance(raw, list) or not all(isinstance(v, str) and v for v in raw):
             raise GraderError(f"{where} must be a list of names, not {raw!r}")
@@ -225,7 +541,7 @@ def _convert(hint, raw: object, where: str):
         value_type = typing.get_args(hint)[1]
         if not isinstance(raw, dict):
             raise GraderError(f"{where} must be a table")
-        return types.MappingProxyType(
+        return FrozenDict(
             {k: _convert(value_type, v, f"{where}.{k}") for k, v in raw.items()}
         )
     raise GraderError(f"{where}: unsupported setting type {hint!r}")  # pragma: no cover
@@ -257,19 +573,51 @@ def load_config(path: str | Path) -> AssignmentConfig:
     where = str(path)
     budgets_raw = data.pop("budget", None)
     if not budgets_raw:
-        raise GraderError(f"{where}: missing [budget.<name>] tables", "see reference/mnist")
+        raise GraderError(f"{where}: missing [budget.<name>] tables", "see docs/authoring.md")
     if not isinstance(budgets_raw, dict):
         raise GraderError(f"{where}: budget must be a table of [budget.<name>] tables")
+    contract = parse_contract(data.pop("contract", None), where)
+    functions = {f: m for m, fns in contract.items() for f, _ in fns}
+    if "data" not in data:
+        raise GraderError(f"{where}: missing [data]", "declare the dataset and its schema there")
+    spec = _build(DataSpec, data.pop("data"), f"{where}: data")
+    spec.check(f"{where}: data")
+    if "plan" not in data:
+        raise GraderError(f"{where}: missing [plan]", "declare the calls and models there")
+    plan = _build(Plan, data.pop("plan"), f"{where}: plan")
+    plan.check(f"{where}: plan", functions)
     budgets = {}
     for name, table in budgets_raw.items():
-        budget = _build(Budget, table, f"{where}: budget.{name}")
+        at = f"{where}: budget.{name}"
+        if not isinstance(table, dict):
+            raise GraderError(f"{at} must be a table")
+        table = dict(table)
+        samples = table.pop("train_samples", None)
+        if samples is None:
+            raise GraderError(f"{at}: missing key 'train_samples'")
+        unknown = sorted(set(table) - set(plan.model_names))
+        if unknown:
+            raise GraderError(
+                f"{at}: {unknown[0]!r} is no model of the plan",
+                f"models: {', '.join(plan.model_names)}",
+            )
+        for model in plan.model_names:
+            if model not in table:
+                raise GraderError(f"{at}: missing key {model!r} (the model's training budget)")
+        budget = _build(
+            Budget, {"train_samples": samples, "models": table}, at
+        )
         budget = dataclasses.replace(budget, name=name)
-        budget.check(f"{where}: budget.{name}")
+        budget.check(at)
         budgets[name] = budget
     config = _build(AssignmentConfig, {**data, "budgets": {}}, where)
     config = dataclasses.replace(
-        config, budgets=types.MappingProxyType(budgets), name=path.parent.name, root=path.parent
-    )
+        config, budgets=FrozenDict(budgets), name=path.parent.name, root=path.parent,
+        contract=contract, data=spec, plan=plan,
+    )  # fmt: skip
+    unknown = sorted(set(config.parts) - set(config.contract))
+    if unknown:
+        raise GraderError(f"{where}: parts.{unknown[0]} names no contract module")
     config.grading.check(f"{where}: grading")
     config.limits.check(f"{where}: limits")
     _require(config.threads >= 1, where, "threads", config.threads, "must be at least 1")

@@ -1,14 +1,16 @@
-"""MNIST for the grader: the bundled 5,000 digits, keras's full MNIST, or an `.npz` file.
+"""An assignment's data: the small file shipped in its folder, keras's download, or an `.npz`.
 
-Every source comes back exactly as `keras.datasets.mnist.load_data()` returns MNIST:
-`(x_train, y_train), (x_test, y_test)` with uint8 images (n, 28, 28), pixels 0..255, and uint8
-labels (n,), digits 0..9. The student's code is written against that shape, whatever the source.
+Every source comes back as keras's `load_data()` returns a dataset: `(x_train, y_train),
+(x_test, y_test)`, with the examples in the dtype and shape the assignment's `[data]` table
+declares and integer labels 0..classes-1. The student's code is written against that shape,
+whatever the source.
 
 Sources (the CLI's `--data`):
-- `"bundled"` (default, offline): `grader/data/mnist_5k.npz`, 5,000 real MNIST digits, 500 per
-  class (provenance and licence in `grader/data/README.md`). Split stratified into 4,000 train /
-  1,000 test, 400 / 100 per class, always the same way (see `_split_bundled`).
-- `"keras"`: `keras.datasets.mnist.load_data()`, 60,000 / 10,000; needs the internet once.
+- `"bundled"` (default, offline): the `[data] file` in the assignment's folder (provenance and
+  licence in the README beside it), checked against its sha256. A file holding `x`/`y` (or
+  `images`/`labels`) is split stratified, `test_per_class` of each class to test, always the
+  same way (see `_split_bundled`); a file with keras's four keys is used as it is.
+- `"keras"`: `keras.datasets.<[data] keras>.load_data()`; needs the internet once.
 - anything else: a path to an `.npz` with keras's keys `x_train, y_train, x_test, y_test`
   (a file literally named `bundled` or `keras` is reached as `./bundled`, `./keras`).
 
@@ -18,135 +20,170 @@ Importing this module imports only NumPy: TensorFlow is imported only for the `k
 from __future__ import annotations
 
 import hashlib
+import importlib
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from grader.config import AssignmentConfig, DataSpec
 from grader.errors import GraderError
 
-BUNDLED_PATH = Path(__file__).resolve().parent / "data" / "mnist_5k.npz"
-"""The 5,000-digit file shipped inside the package (built by scripts/build_mnist_subset.py)."""
-BUNDLED_SHA256 = "63818dc867dd7ee1181196c2588842f34debadc19cc80dc16b1dc1401cbb62c4"
-"""sha256 of BUNDLED_PATH, also recorded in grader/data/README.md."""
-BUNDLED_TEST_PER_CLASS = 100
-"""Test images per digit in the bundled split; the other 400 of each digit are for training."""
-SPLIT_SEED = 20_000_525
-"""Seed of the bundled split's shuffle. Changing it changes every bundled grade: don't."""
-NUM_CLASSES = 10
 MAX_MEMBER_BYTES = 1 << 30
-"""Largest uncompressed array accepted from a user's `.npz` (full MNIST is 47 MB)."""
+"""Largest uncompressed array accepted from a user's `.npz`."""
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+PAIRS = (("x", "y"), ("images", "labels"))
+"""Key pairs of a bundled file that is split by the grader."""
 
 Split = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
-_NPZ_HINT = (
-    "give an .npz like keras's mnist.npz: uint8 x_train/x_test (n, 28, 28) and "
-    "integer y_train/y_test (n,) in 0..9, saved with np.savez (no pickled objects)"
-)
+
+def _npz_hint(spec: DataSpec) -> str:
+    shape = ", ".join(map(str, spec.x_shape))
+    return (
+        f"give an .npz with keras's keys: {spec.x_dtype} x_train/x_test (n, {shape}) and "
+        f"integer y_train/y_test (n,) in 0..{spec.classes - 1}, saved with np.savez "
+        "(no pickled objects)"
+    )
 
 
-def load_mnist(source: str = "bundled") -> Split:
-    """Load MNIST from `source`, shaped like `keras.datasets.mnist.load_data()`.
+def bundled_path(config: AssignmentConfig) -> Path:
+    """The dataset file shipped in the assignment's folder."""
+    return config.root / config.data.file
+
+
+def load_data(config: AssignmentConfig, source: str = "bundled") -> Split:
+    """Load the assignment's data from `source`, shaped like keras's `load_data()`.
 
     Args:
-        source: `"bundled"` (the 5,000 digits shipped with the grader), `"keras"` (full MNIST
-            via keras, downloaded once), or the path of a keras-format `.npz`.
+        config: the assignment (its `[data]` table is the schema).
+        source: `"bundled"` (the file shipped in the assignment's folder), `"keras"` (keras's
+            download, once), or the path of a keras-format `.npz`.
 
     Returns:
-        `(x_train, y_train), (x_test, y_test)`: uint8 images (n, 28, 28) and uint8 labels (n,).
+        `(x_train, y_train), (x_test, y_test)`, labels as uint8.
 
     Raises:
         GraderError: the data cannot be had (offline, missing or malformed file), in one line
             naming the source and the problem, with a hint.
     """
     if source == "bundled":
-        return _load_bundled()
+        return _load_bundled(config)
     if source == "keras":
-        return _load_keras()
-    return _load_npz(source)
+        return _load_keras(config)
+    return _load_npz(config.data, source)
 
 
-def dataset_label(source: str) -> str:
+def dataset_label(config: AssignmentConfig, source: str) -> str:
     """A short, stable description of `source` for reports and results.
 
     Args:
-        source: a value accepted by `load_mnist`.
+        config: the assignment.
+        source: a value accepted by `load_data`.
 
     Returns:
-        e.g. `"bundled (5,000 MNIST digits, sha256 63818dc867dd)"`, `"keras (full MNIST)"`, or
-        the resolved path of an `.npz`.
+        e.g. `"bundled (<[data] label>, sha256 63818dc867dd)"`, `"keras (<keras_label>)"`,
+        or the resolved path of an `.npz`.
     """
+    spec = config.data
     if source == "bundled":
-        return f"bundled (5,000 MNIST digits, sha256 {BUNDLED_SHA256[:12]})"
+        return f"bundled ({spec.label}, sha256 {spec.sha256[:12]})"
     if source == "keras":
-        return "keras (full MNIST)"
+        return f"keras ({spec.keras_label or spec.keras})"
     return str(Path(source).expanduser().resolve())
 
 
 def budget_name(source: str) -> str:
     """The training budget (`[budget.<name>]` of assignment.toml) that goes with `source`.
 
-    A user's `.npz` gets the `keras` budget: it is assumed to be full-size MNIST, like
-    keras's own file.
+    A user's `.npz` gets the `keras` budget: it is assumed to be full size, like keras's own.
     """
     return "bundled" if source == "bundled" else "keras"
 
 
-def _load_bundled() -> Split:
-    data = BUNDLED_PATH.read_bytes()  # 0.8 MB: hashing it costs about a millisecond
-    if hashlib.sha256(data).hexdigest() != BUNDLED_SHA256:
+def _load_bundled(config: AssignmentConfig) -> Split:
+    spec, path = config.data, bundled_path(config)
+    try:
+        data = path.read_bytes()  # small: hashing it costs about a millisecond
+    except OSError as exc:
         raise GraderError(
-            f"bundled data {BUNDLED_PATH} does not match its recorded sha256",
-            "reinstall keras-grader, or rebuild it with scripts/build_mnist_subset.py",
+            f"the assignment's data {path} cannot be read: {exc.strerror}",
+            "restore it (see the README beside it), or use --data PATH",
+        ) from None
+    if hashlib.sha256(data).hexdigest() != spec.sha256:
+        raise GraderError(
+            f"bundled data {path} does not match its recorded sha256",
+            "restore it from the repository, or rebuild it with its script under scripts/",
         )
-    with np.load(BUNDLED_PATH, allow_pickle=False) as f:
-        images, labels = f["images"], f["labels"]
-    train, test = _split_bundled(labels)
-    return (images[train], labels[train]), (images[test], labels[test])
+    with np.load(path, allow_pickle=False) as f:
+        keys = set(f.files)
+        if set(NPZ_KEYS) <= keys:
+            arrays = {k: f[k] for k in NPZ_KEYS}
+            return _validated(arrays, f"bundled data {path}", spec)
+        for x_key, y_key in PAIRS:
+            if {x_key, y_key} <= keys:
+                x, y = f[x_key], f[y_key]
+                break
+        else:
+            raise GraderError(
+                f"bundled data {path} holds {', '.join(sorted(keys))}",
+                "a bundled file holds x and y (split by the grader) or keras's four keys",
+            )
+    train, test = _split_bundled(y, spec)
+    arrays = {"x_train": x[train], "y_train": y[train], "x_test": x[test], "y_test": y[test]}
+    return _validated(arrays, f"bundled data {path}", spec)
 
 
-def _split_bundled(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the bundled train and test images: stratified, disjoint, always the same.
+def _split_bundled(labels: np.ndarray, spec: DataSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the bundled train and test examples: stratified, disjoint, always the same.
 
-    For each digit, its images (in file order) are shuffled and the first 100 go to test, the
-    other 400 to train. Each side is then shuffled again so that digits are interleaved, as in
-    keras's MNIST: the grader trains on the first `train_samples` images and Keras validates on
-    the LAST `validation_split` of them, so a class-sorted order would leave whole digits out.
+    For each class, its examples (in file order) are shuffled and the first `test_per_class`
+    go to test, the others to train. Each side is then shuffled again so that classes are
+    interleaved: the grader trains on the first `train_samples` examples and Keras validates
+    on the LAST `validation_split` of them, so a class-sorted order would leave whole classes
+    out.
 
     The legacy `RandomState` is used on purpose: NumPy freezes its stream across versions
     (NEP 19), while `default_rng` streams may change, and a changed split would change grades.
     """
-    rng = np.random.RandomState(SPLIT_SEED)
+    rng = np.random.RandomState(spec.split_seed)
     train_parts, test_parts = [], []
-    for digit in range(NUM_CLASSES):
-        members = rng.permutation(np.flatnonzero(labels == digit))
-        test_parts.append(members[:BUNDLED_TEST_PER_CLASS])
-        train_parts.append(members[BUNDLED_TEST_PER_CLASS:])
+    for label in range(spec.classes):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        test_parts.append(members[: spec.test_per_class])
+        train_parts.append(members[spec.test_per_class :])
     return rng.permutation(np.concatenate(train_parts)), rng.permutation(np.concatenate(test_parts))
 
 
-def _load_keras() -> Split:
+def _load_keras(config: AssignmentConfig) -> Split:
+    spec = config.data
+    if not spec.keras:
+        raise GraderError(
+            f"assignment {config.name} has no keras download ([data] keras)",
+            "use --data bundled or --data PATH to an .npz",
+        )
     # Imported here, not at the top: TensorFlow takes seconds to import and is not needed
     # for the other sources.
     try:
-        import keras
-    except ImportError as exc:  # pragma: no cover - keras is a dependency of the grader
-        raise GraderError(f"--data keras needs keras: {exc}", "use --data bundled") from None
+        module = importlib.import_module(f"keras.datasets.{spec.keras}")
+    except ImportError as exc:
+        raise GraderError(f"--data keras needs keras.datasets.{spec.keras}: {exc}",
+                          "use --data bundled") from None  # fmt: skip
     try:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        (x_train, y_train), (x_test, y_test) = module.load_data()
     except Exception as exc:  # keras raises a bare Exception for network failures
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GraderError(
-            f"could not get full MNIST from keras (no internet?): {reason}",
-            "use --data bundled (5,000 digits shipped with the grader) "
-            "or --data PATH to a copy of keras's mnist.npz",
+            f"could not get {spec.keras_label or spec.keras} from keras (no internet?): {reason}",
+            f"use --data bundled ({spec.label}, shipped with the assignment) "
+            f"or --data PATH to a copy of keras's {spec.keras}.npz",
         ) from exc
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-    return _validated(arrays, "keras's mnist.npz")
+    return _validated(arrays, f"keras's {spec.keras}.npz", spec)
 
 
-def _load_npz(source: str) -> Split:
+def _load_npz(spec: DataSpec, source: str) -> Split:
+    _NPZ_HINT = _npz_hint(spec)
     if not source:
         raise GraderError("empty data source", "use --data bundled, keras, or a path to an .npz")
     path = Path(source).expanduser()
@@ -196,18 +233,22 @@ def _load_npz(source: str) -> Split:
         raise GraderError(f"{name}: {key} holds {problem}", _NPZ_HINT) from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise GraderError(f"{name}: cannot read {key}: {exc}", _NPZ_HINT) from None
-    return _validated(arrays, name)
+    return _validated(arrays, name, spec)
 
 
-def _validated(arrays: dict[str, np.ndarray], name: str) -> Split:
-    """Check the four arrays against keras's MNIST format; labels come back as uint8."""
+def _validated(arrays: dict[str, np.ndarray], name: str, spec: DataSpec) -> Split:
+    """Check the four arrays against the assignment's schema; labels come back as uint8."""
+    _NPZ_HINT = _npz_hint(spec)
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.dtype != np.uint8:
-            raise GraderError(f"{name}: x_{split} is {x.dtype}, expected uint8 pixels", _NPZ_HINT)
-        if x.ndim != 3 or x.shape[1:] != (28, 28):
+        if x.dtype != np.dtype(spec.x_dtype):
             raise GraderError(
-                f"{name}: x_{split} has shape {x.shape}, expected (n, 28, 28)", _NPZ_HINT
+                f"{name}: x_{split} is {x.dtype}, expected {spec.x_dtype}", _NPZ_HINT
+            )
+        if x.shape[1:] != tuple(spec.x_shape):
+            expected = ", ".join(map(str, ("n", *spec.x_shape)))
+            raise GraderError(
+                f"{name}: x_{split} has shape {x.shape}, expected ({expected})", _NPZ_HINT
             )
         if x.shape[0] == 0:
             raise GraderError(f"{name}: x_{split} is empty", _NPZ_HINT)
@@ -219,9 +260,11 @@ def _validated(arrays: dict[str, np.ndarray], name: str) -> Split:
                 f"to match x_{split}",
                 _NPZ_HINT,
             )
-        if y.min() < 0 or y.max() >= NUM_CLASSES:
+        if y.min() < 0 or y.max() >= spec.classes:
             raise GraderError(
-                f"{name}: y_{split} has labels {y.min()}..{y.max()}, expected 0..9", _NPZ_HINT
+                f"{name}: y_{split} has labels {y.min()}..{y.max()}, "
+                f"expected 0..{spec.classes - 1}",
+                _NPZ_HINT,
             )
     return (
         (np.ascontiguousarray(arrays["x_train"]), arrays["y_train"].astype(np.uint8)),

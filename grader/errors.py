@@ -1,11 +1,7 @@
 """The one error type a user of the grader sees, and the CLI's exit codes."""
 
-EXIT_OK = 0
-"""Grading completed, whatever the students scored."""
 EXIT_FAILURE = 1
-"""The grader itself could not run."""
-EXIT_USAGE = 2
-"""The command line was wrong."""
+"""The grader itself could not run (a usage error exits 2, as click's do)."""
 
 
 class GraderError(Exception):

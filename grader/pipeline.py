@@ -9,33 +9,36 @@ grader at any moment loses at most the work in flight.
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import datetime
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import __version__
+from grader.check.session import SESSION_SIZE, run_checks, start_session
 from grader.config import AssignmentConfig, find_assignment
-from grader.data import budget_name, dataset_label, load_mnist
+from grader.data import budget_name, dataset_label, load_data
 from grader.errors import GraderError
-from grader.exports import atomic_write, grades_csv, gradescope_results, junit_xml, write_json
 from grader.machine import cpu_family
-from grader.phase1 import ReferenceFailed, RunRecord, run_dir, run_reference, run_student
-from grader.phase2 import SESSION_SIZE, run_checks, start_session
 from grader.progress import Progress, Quiet, printable
-from grader.results import (
-    PARTS,
+from grader.report.exports import (
+    atomic_write,
+    grades_csv,
+    gradescope_results,
+    junit_xml,
+    write_json,
+)
+from grader.report.results import (
     SubmissionResult,
     from_dict,
     summarize,
     to_dict,
 )
-from grader.submission import assign_ids, content_hash, discover
+from grader.run.local import ReferenceFailed, RunRecord, run_dir, run_reference, run_student
+from grader.run.submission import assign_ids, content_hash_or_empty, discover
 
 WORK = ".work"
 """OUT's subdirectory for jobs, artifacts and the reference's run."""
@@ -49,7 +52,7 @@ class GradeRequest:
     """The submissions (one entry per student)."""
     out: Path
     """Output directory."""
-    assignment: str = "mnist"
+    assignment: str
     """A name under reference/, or a reference directory."""
     data: str = "bundled"
     """`bundled`, `keras` or a path to an .npz."""
@@ -131,8 +134,8 @@ def grade(
     config = find_assignment(request.assignment)
     budget_key = request.budget or budget_name(request.data)
     budget = config.budget(budget_key)
-    label = dataset_label(request.data)
-    split = load_mnist(request.data)
+    label = dataset_label(config, request.data)
+    split = load_data(config, request.data)
     out = Path(request.out)
     out.mkdir(parents=True, exist_ok=True)
     work = out / WORK
@@ -146,7 +149,7 @@ def grade(
     done: dict[str, SubmissionResult] = {}
     pending: dict[str, tuple[Path, str]] = {}
     for sid, entry in entries.items():
-        chash = _hash(entry.path)  # a hash that fails leaves it to phase 1 to say why
+        chash = content_hash_or_empty(entry.path)  # a failing hash: phase 1 says why
         key = resume_key(chash, config, label, budget_key, request.visibility)
         previous = None if request.force else _load_done(out, sid, key)
         if previous is not None:
@@ -264,7 +267,7 @@ def _run_all(request, config, budget, work, todo, progress) -> dict[str, RunReco
     if not todo:
         return records
     if request.scheduler:
-        from grader.distributed import run_on_cluster  # only imported when asked for
+        from grader.run.cluster import run_on_cluster  # only imported when asked for
 
         finished = run_on_cluster(request.scheduler, todo, config, budget, work, request.isolation)
         for sid, record in finished:
@@ -284,18 +287,11 @@ def _run_all(request, config, budget, work, todo, progress) -> dict[str, RunReco
             except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch
                 record = RunRecord(
                     sid, "sandbox_error", f"the grader failed on this submission: {exc}",
-                    "none", _hash(todo[sid]), None, 0.0,
+                    "none", content_hash_or_empty(todo[sid]), None, 0.0,
                 )  # fmt: skip
             records[sid] = _store_record(work, record)
             progress.advance(f"{sid}: {record.status} ({record.duration:.1f} s)")
     return records
-
-
-def _hash(path: Path) -> str:
-    try:
-        return content_hash(path)
-    except Exception:  # noqa: BLE001 - prepare() then says what is wrong with it
-        return ""
 
 
 def _cached_record(work: Path, sid: str, chash: str) -> RunRecord | None:
@@ -325,7 +321,7 @@ def _store_record(work: Path, record: RunRecord) -> RunRecord:
 
 
 def _settings(config, budget, budget_key, request, label, reference, work) -> dict:
-    from grader.artifacts import Artifacts
+    from grader.check.artifacts import Artifacts
 
     try:
         versions = Artifacts(reference.out_dir).manifest.get("versions", {})
@@ -340,12 +336,11 @@ def _settings(config, budget, budget_key, request, label, reference, work) -> di
         "title": config.title,
         "dataset": label,
         "data_source": str(request.data),
-        "budget": {
-            "name": budget_key,
-            "train_samples": budget.train_samples,
-            "mlp": dataclasses.asdict(budget.mlp),
-            "cnn": dataclasses.asdict(budget.cnn),
-        },
+        "budget": {"name": budget_key, **budget.to_json()},
+        "parts": config.part_titles,
+        "model_titles": {m.name: m.title or m.name for m in config.plan.models},
+        "noun": config.data.noun,
+        "images": config.data.images,
         "accuracy_margin": config.grading.accuracy_margin,
         "visibility": request.visibility,
     }
@@ -365,7 +360,7 @@ def assemble(
     `notes` (about the entry's id) come first among the result's notes. The status detail
     is made one printable line: it is shown on terminals, in CSV-adjacent tools and logs.
     """
-    rank = {p: i for i, p in enumerate(PARTS)}
+    rank = {p: i for i, p in enumerate(config.part_names)}
     raw = {
         "id": record.id,
         "assignment": config.name,
@@ -438,11 +433,6 @@ def write_class(out: Path, results: Sequence[SubmissionResult], render=None) -> 
     atomic_write(out / "junit.xml", junit_xml(results))
     if render is not None:
         atomic_write(out / "index.html", render.dashboard(results, summarize(results)))
-
-
-def clean_work(out: Path) -> None:
-    """Remove the artifacts of finished runs (kept by default for inspection and resume)."""
-    shutil.rmtree(out / WORK, ignore_errors=True)
 
 
 def entries_of(submissions_dir: Path) -> list[Path]:

@@ -5,7 +5,7 @@ rlimits) against ONE reference run for the module. For each case the tests asser
 and the key words of its explanation or of the failing call's record in the manifest; that
 nothing was written outside its job directory (canary folders, the work directory, the output
 directory, the repository, /tmp, /var/tmp, /dev/shm); that no process of the run's uid is left;
-and that nothing usable for points comes out (artifacts refused by grader.artifacts, a status
+and that nothing usable for points comes out (artifacts refused by grader.check.artifacts, a status
 that is not ok, or the call recorded as failed). Submissions the loader must refuse (zips,
 broken notebooks) end as `sandbox_error` before any sandbox starts.
 
@@ -37,15 +37,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mnist import load_mnist
 from treewalk import iter_files, scan
 
-from grader import phase1
-from grader.artifacts import ArtifactError, Artifacts
+from grader.check.artifacts import ArtifactError, Artifacts
 from grader.config import TrainSpec, find_assignment
-from grader.data import load_mnist
-from grader.sandbox import SANDBOX_UID_BASE, isolation_level
+from grader.run import local as phase1
+from grader.run.sandbox import SANDBOX_UID_BASE, isolation_level
 
 REPO = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO / "reference" / "mnist" / "data"
+"""The assignment's data, held-out labels included: no sandbox may read any of it."""
 CORPUS = Path(__file__).resolve().parent / "corpus"
 SANDBOX_UIDS = range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + 4000)
 FULL, WHY_NOT_FULL = isolation_level()
@@ -340,7 +342,7 @@ class Host:
             "outside": _tree(self.outside),
             "out": _tree(self.out, frozenset({".work"})),
             "work": _tree(self.work),
-            "grader_data": _tree(REPO / "grader" / "data"),
+            "grader_data": _tree(DATA_DIR),
             "tmp_top": {p.name for p in Path("/tmp").iterdir()},
         }
 
@@ -386,8 +388,10 @@ class Runs:
             cfg.budget("quick"),
             name="adversarial",
             train_samples=300,
-            mlp=TrainSpec(epochs=1, batch_size=100, validation_split=0.2),
-            cnn=TrainSpec(epochs=1, batch_size=100),
+            models={
+                "mlp": TrainSpec(epochs=1, batch_size=100, validation_split=0.2),
+                "cnn": TrainSpec(epochs=1, batch_size=100),
+            },
         )
         self.host = Host(base)
         self.base = base
@@ -461,7 +465,7 @@ class Runs:
         return target
 
     def _host_facts_submission(self) -> Path:
-        """The host_facts case with (name, size, sha256) of each file of grader/data."""
+        """The host_facts case with (name, size, sha256) of each file of reference/mnist/data."""
         folder = self.base / "generated" / "host_facts"
         target = folder / "submission.py"
         if not target.exists():
@@ -476,7 +480,7 @@ class Runs:
             REPO / "reference" / "mnist" / "models.py",
             REPO / "reference" / "mnist" / "assignment.toml",
             REPO / "reference" / "mnist" / "checks",
-            REPO / "grader" / "data" / "mnist_5k.npz",
+            REPO / "reference" / "mnist" / "data" / "mnist_5k.npz",
             REPO / "grader" / "sandbox.py",
             work / "inputs.npz",
             work / "fallback_mlp.json",
@@ -507,10 +511,10 @@ class Runs:
 
 
 def grader_data() -> list[tuple[str, int, str]]:
-    """(name, size, sha256) of every file of the grader's data (held-out labels included)."""
+    """(name, size, sha256) of every file of the assignment's data (held-out labels included)."""
     return [
         (p.name, p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
-        for p in sorted((REPO / "grader" / "data").iterdir())
+        for p in sorted(DATA_DIR.iterdir())
         if p.is_file()
     ]
 
@@ -702,7 +706,7 @@ def test_sandbox_view_names_no_host_path(runs, case):
 @pytest.mark.parametrize("case", ["host_facts"], ids=["host_facts"])
 def test_grader_is_absent_from_the_sandbox(runs, case):
     """(editable install: this checkout) Can the sandbox's Python not find the grader package,
-    and is no file of grader/data readable anywhere in it, by name or by content?"""
+    and is no file of reference/mnist/data readable anywhere in it, by name or by content?"""
     lines = runs[case].record.stdout.splitlines()
     assert "FIND grader None" in lines
     assert "FIND keras found" in lines  # the rest of site-packages is there
@@ -715,17 +719,18 @@ WHEEL_PROBE = """
 import json, sys
 from pathlib import Path
 import grader
-from grader import sandbox
+from grader.run import sandbox
 from grader.config import Budget, Limits, TrainSpec
-from grader.submission import prepare
+from grader.run.submission import prepare
 args = json.loads(sys.argv[1])
 work = Path(args["work"])
-prepared = prepare(Path(args["source"]), work / "code")
+prepared = prepare(Path(args["source"]), work / "code", tuple(args["contract"]))
 spec = TrainSpec(epochs=1, batch_size=100)
 outcome = sandbox.run_job(
     job_dir=work / "job", submission_dir=prepared.directory, modules=prepared.modules,
-    inputs=Path(args["inputs"]), fallback_models={k: Path(v) for k, v in args["fallbacks"].items()},
-    budget=Budget(train_samples=300, mlp=spec, cnn=spec), limits=Limits(wall_seconds=120),
+    inputs=Path(args["inputs"]), plan=args["plan"],
+    budget=Budget(train_samples=300, models={"mlp": spec, "cnn": spec}),
+    limits=Limits(wall_seconds=120),
     seed=1, threads=1, isolation="full",
 )
 print(json.dumps({"grader": grader.__file__, "status": outcome.status,
@@ -763,7 +768,7 @@ def _wheel_venv(base: Path) -> Path:
         [*pip, "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
         check=True, capture_output=True,
     )  # fmt: skip
-    assert (site / "grader" / "data" / "mnist_5k.npz").is_file()
+    assert (site / "grader" / "runner.py").is_file()
     return venv
 
 
@@ -777,7 +782,8 @@ def test_grader_is_absent_from_the_sandbox_with_a_wheel_install(runs, tmp_path):
         "work": str(work),
         "source": str(runs.source("host_facts")),
         "inputs": str(runs.host.work / "inputs.npz"),
-        "fallbacks": {k: str(v) for k, v in phase1.fallback_models(runs.host.work).items()},
+        "plan": runs.config.plan_json(),
+        "contract": list(runs.config.modules),
     }
     env = {**os.environ, "KERAS_GRADER_PYTHON_IMAGES": str(tmp_path / "images")}
     done = subprocess.run(
@@ -1084,7 +1090,7 @@ def test_grader_entries_in_every_install_layout(tmp_path):
     """In a site-packages folder, is everything of the grader found, whatever the layout (a
     wheel's package and record, an editable install's .pth, finder and cached finder, a
     legacy egg-link, a .pth or a link into the checkout), and nothing else?"""
-    from grader.sandbox import grader_entries
+    from grader.run.sandbox import grader_entries
 
     site = tmp_path / "site-packages"
     (site / "numpy").mkdir(parents=True)

@@ -7,14 +7,14 @@ import pytest
 keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
-from grader.architecture import (  # noqa: E402
+from grader.check.architecture import (  # noqa: E402
     active_steps,
     canonical_layers,
     compare,
     input_shape,
     output_activation,
 )
-from grader.results import LayerInfo, LayerRow  # noqa: E402
+from grader.report.results import LayerInfo, LayerRow  # noqa: E402
 
 SEED_000_MLP = (
     ("Dense(512, relu)", "(512,)", 784 * 512 + 512),

@@ -1,4 +1,4 @@
-"""Tests of grader/assign.py: the student material generated from the reference solution."""
+"""Tests of grader/authoring/assign.py: student material generated from the reference."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader.assign import BEGIN, END, generate_assignment
+from grader.authoring.assign import BEGIN, END, generate_assignment
 from grader.errors import GraderError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -377,3 +377,109 @@ def test_reference_is_never_overwritten(tmp_path):
     with pytest.raises(GraderError, match="refusing"):
         generate_assignment(tmp_path / "mnist", tmp_path / "mnist")
     assert BEGIN in (tmp_path / "mnist" / "models.py").read_text()
+
+
+def _toy(tmp_path: Path, notebook_toml: str | None = None) -> Path:
+    reference = tmp_path / "toy"
+    reference.mkdir()
+    (reference / "shapes.py").write_text(TOY)
+    (reference / "more.py").write_text(
+        _marked("def twice(x):\n    BEGIN\n    return 2 * x\n    END\n")
+    )
+    if notebook_toml is not None:
+        (reference / "notebook.toml").write_text(notebook_toml)
+    return reference
+
+
+def _cells(path: Path) -> dict[str, str]:
+    return {c.id: c.source for c in nbformat.read(path, as_version=4).cells}
+
+
+def test_reference_without_notebook_text_explains_with_docstrings(tmp_path):
+    """Does a reference folder with no notebook.toml get the generic prose: its docstrings, no
+    "try it" cells, and a closing note that names no assignment?"""
+    generate_assignment(_toy(tmp_path), tmp_path / "out")
+    cells = _cells(tmp_path / "out" / "toy.ipynb")
+    assert list(cells) == [
+        "intro", "setup-about", "setup", "more-about", "twice-about", "twice",
+        "shapes-about", "area-about", "area", "Shape-about", "Shape", "submit",
+    ]  # fmt: skip
+    assert cells["intro"].startswith("# toy\n\nWrite the body of each function below")
+    assert cells["shapes-about"] == "## 2. `shapes.py`\n\nA toy reference."
+    note = "measures their accuracy on\ntest data whose labels your code never sees.\n"
+    assert cells["submit"].endswith(note)
+    assert (tmp_path / "out" / "README.md").read_text().endswith(note)
+
+
+NOTEBOOK_TOML = """\
+order = ["shapes", "more"]
+intro = '''
+Circles *and* "quotes", kept as \\written\\.
+'''
+setup_markdown = '''## Setup'''
+setup_code = '''
+R = 2.0'''
+submit_note = '''Graded on circles.'''
+
+[sections.area]
+markdown = '''The area: `pi r^2`.'''
+try = '''
+print(area(R))'''
+
+[sections.Shape]
+markdown = '''A shape.'''
+
+[sections.twice]
+try = '''print(twice(R))'''
+"""
+
+
+def test_notebook_text_is_used_exactly(tmp_path):
+    """Is every text of notebook.toml used byte for byte, in its order, with its try cells?"""
+    generate_assignment(_toy(tmp_path, NOTEBOOK_TOML), tmp_path / "out")
+    cells = _cells(tmp_path / "out" / "toy.ipynb")
+    assert list(cells) == [
+        "intro", "setup-about", "setup", "shapes-about", "area-about", "area", "area-try",
+        "Shape-about", "Shape", "more-about", "twice-about", "twice", "twice-try", "submit",
+    ]  # fmt: skip
+    assert cells["intro"] == '# toy\n\nCircles *and* "quotes", kept as \\written\\.\n'
+    assert cells["setup-about"] == "## Setup"
+    assert cells["setup"].endswith("\n\nR = 2.0")
+    assert cells["area-about"] == "### `area`\n\nThe area: `pi r^2`."
+    assert cells["area-try"] == "print(area(R))"
+    assert cells["twice-about"] == "### `twice`"
+    assert cells["submit"].endswith("by name.\nGraded on circles.\n")
+    assert (tmp_path / "out" / "README.md").read_text().endswith("by name.\nGraded on circles.\n")
+
+
+BAD_NOTEBOOK_TOML = {
+    "not-toml": ("intro = '''never closed\n", "not valid TOML"),
+    "unknown-key": ("intro = 'x'\ntitle = 'y'\n", "unknown key 'title'"),
+    "not-a-string": ("setup_code = 3\n", "setup_code must be a string"),
+    "order-not-a-list": ("order = 'shapes'\n", "order must be a list"),
+    "order-twice": ("order = ['shapes', 'shapes']\n", "order names a module twice"),
+    "order-mismatch": ("order = ['shapes']\n", "order lists ['shapes']"),
+    "section-not-a-table": ("sections = 1\n", "sections must be tables"),
+    "section-key": ("[sections.area]\ntext = 'x'\n", "unknown key 'sections.area.text'"),
+    "section-type": ("[sections.area]\nmarkdown = ['x']\n", "sections.area.markdown must be"),
+    "stale-section": (
+        "[sections.area]\n[sections.Shape]\n[sections.volume]\n",
+        "sections explain ['Shape', 'area', 'volume']",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("content", "why"), BAD_NOTEBOOK_TOML.values(), ids=list(BAD_NOTEBOOK_TOML.keys())
+)
+def test_malformed_notebook_text_is_refused(tmp_path, content, why):
+    """Is a malformed or stale notebook.toml refused in one line naming the file and the key,
+    before anything is written?"""
+    reference = _toy(tmp_path, content)
+    with pytest.raises(GraderError) as error:
+        generate_assignment(reference, tmp_path / "out")
+    message = error.value.message
+    assert message.startswith(f"{reference / 'notebook.toml'}: ")
+    assert why in message and "\n" not in message
+    assert error.value.hint and "\n" not in error.value.hint
+    assert not (tmp_path / "out").exists()

@@ -24,7 +24,9 @@ from classroom import BROKEN, VARIATIONS, make_class  # noqa: E402
 def test_the_generated_class_has_the_promised_mix(tmp_path):
     """Are the 30 submissions varied copies, stubs and broken ones, in every form, and does
     the grader's loader refuse exactly the one meant to be refused?"""
-    from grader.submission import SubmissionError, prepare
+    from mnist import prepare
+
+    from grader.run.submission import SubmissionError
 
     entries = make_class(tmp_path / "class", 30)
     names = [p.name for p in entries]

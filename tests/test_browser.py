@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 import grader.report
-from grader.results import from_dict, summarize
+from grader.report.results import from_dict, summarize
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -1,7 +1,7 @@
 """Each sandbox in a cgroup of its own, for real: memory of the whole sandbox, its tasks, its CPU
 (an equal weight per sandbox and a quota), and the cgroup gone after every run.
 
-The sandboxed tests run real submissions through grader.sandbox.run_job with full isolation,
+The sandboxed tests run real submissions through grader.run.sandbox.run_job with full isolation,
 against the reference's inputs (run once, cached like tests/test_adversarial.py's). They are
 skipped, with the reason, only where full isolation or cgroups cannot be had. The last tests
 check the cgroup v2 files and the classification without a sandbox (this machine's memory,
@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 import pytest
+from mnist import load_mnist, prepare
 
-from grader import phase1, sandbox
 from grader.config import Limits, TrainSpec, find_assignment
-from grader.data import load_mnist
-from grader.submission import prepare
+from grader.run import local as phase1
+from grader.run import sandbox
 
 FULL, WHY_NOT_FULL = sandbox.isolation_level()
 SUPPORT = sandbox.cgroup_support() if hasattr(sandbox, "cgroup_support") else None
@@ -52,8 +52,10 @@ class Sandbox:
             config.budget("quick"),
             name="adversarial",
             train_samples=300,
-            mlp=TrainSpec(epochs=1, batch_size=100, validation_split=0.2),
-            cnn=TrainSpec(epochs=1, batch_size=100),
+            models={
+                "mlp": TrainSpec(epochs=1, batch_size=100, validation_split=0.2),
+                "cnn": TrainSpec(epochs=1, batch_size=100),
+            },
         )
         reference = phase1.run_reference(
             config, load_mnist("bundled"), self.budget, "bundled", self.work, isolation="full"
@@ -75,7 +77,7 @@ class Sandbox:
             submission_dir=prepared.directory,
             modules=prepared.modules,
             inputs=self.work / "inputs.npz",
-            fallback_models=phase1.fallback_models(self.work),
+            plan=find_assignment("mnist").plan_json(),
             budget=self.budget,
             limits=limits(**wanted),
             seed=1234,

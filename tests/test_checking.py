@@ -1,6 +1,6 @@
 """Do the grader's fast measurements of a trained model agree with Keras's own?
 
-Phase 2 calls rebuilt models eagerly (`grader.checking.infer`) and measures the evaluate
+Phase 2 calls rebuilt models eagerly (`grader.check.checking.infer`) and measures the evaluate
 cross-check from that forward pass, falling back to `compile` + `evaluate` only where the
 two could differ. These tests hold the fast path to what `predict` and `evaluate` say, on
 the reference's trained models (the `quick` budget, from the reference cache).
@@ -17,15 +17,16 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from grader.checking import CheckFailure, RunView, infer  # noqa: E402
-from grader.keras_checks import _quick_evaluate, check_evaluate, check_save_load  # noqa: E402
+from grader.check.checking import CheckFailure, RunView, infer  # noqa: E402
+from grader.check.keras_checks import _quick_evaluate, check_evaluate, check_save_load  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> RunView:
+    from mnist import dataset_label, load_mnist
+
     from grader.config import find_assignment
-    from grader.data import dataset_label, load_mnist
-    from grader.phase1 import run_reference
+    from grader.run.local import run_reference
 
     config = find_assignment("mnist")
     record = run_reference(
@@ -35,7 +36,9 @@ def reference(tmp_path_factory) -> RunView:
         dataset_label("bundled"),
         tmp_path_factory.mktemp("work"),
     )
-    return RunView(id="reference", status=record.status, detail="", out_dir=record.out_dir)
+    return RunView(
+        id="reference", status=record.status, detail="", out_dir=record.out_dir, plan=config.plan
+    )
 
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
@@ -100,7 +103,7 @@ def _edited_run(reference: RunView, tmp_path, edit) -> RunView:
     manifest = json.loads((out / "manifest.json").read_text())
     edit(out, manifest)
     (out / "manifest.json").write_text(json.dumps(manifest))
-    return RunView(id="student", status="ok", detail="", out_dir=out)
+    return RunView(id="student", status="ok", detail="", out_dir=out, plan=reference.plan)
 
 
 def _with_evaluate(reference, tmp_path, transform) -> RunView:

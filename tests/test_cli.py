@@ -29,7 +29,7 @@ from grader.cli import main
 from grader.machine import cpu_family
 from grader.pipeline import GradeOutcome
 from grader.progress import PlainProgress, RichProgress, for_terminal
-from grader.results import CheckResult, SubmissionResult
+from grader.report.results import CheckResult, SubmissionResult
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference" / "mnist"

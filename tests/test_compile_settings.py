@@ -11,7 +11,7 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from grader.compile_settings import (  # noqa: E402
+from grader.check.compile_settings import (  # noqa: E402
     accuracy_metrics,
     loss_setting,
     metric_settings,

@@ -23,7 +23,7 @@ def test_reference_settings_load():
     config = find_assignment("mnist")
     assert isinstance(config, AssignmentConfig)
     assert {"bundled", "keras", "quick"} <= set(config.budgets)
-    assert config.budget("bundled").mlp.batch_size == 128
+    assert config.budget("bundled").model("mlp").batch_size == 128
     assert config.checks_dir == REFERENCE / "checks"
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.seed = 1  # type: ignore[misc]

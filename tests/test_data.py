@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mnist import BUNDLED_PATH, MNIST, dataset_label, load_mnist
 
 from grader import data
-from grader.data import budget_name, dataset_label, load_mnist
+from grader.data import budget_name
 from grader.errors import GraderError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -65,16 +66,16 @@ def _write_npz(path: Path, **changes) -> Path:
 
 def test_bundled_file_matches_recorded_sha256():
     """Does the shipped file match its recorded sha256, in the code and in its README?"""
-    digest = hashlib.sha256(data.BUNDLED_PATH.read_bytes()).hexdigest()
-    assert digest == data.BUNDLED_SHA256
-    readme = (data.BUNDLED_PATH.parent / "README.md").read_text(encoding="utf-8")
-    assert data.BUNDLED_SHA256 in readme
+    digest = hashlib.sha256(BUNDLED_PATH.read_bytes()).hexdigest()
+    assert digest == MNIST.data.sha256
+    readme = (BUNDLED_PATH.parent / "README.md").read_text(encoding="utf-8")
+    assert MNIST.data.sha256 in readme
     assert "CC BY-SA 3.0" in readme and "Yann LeCun" in readme and "Corinna Cortes" in readme
 
 
 def test_bundled_file_contents():
     """Does the shipped file hold 5,000 uint8 28x28 images, 500 of each digit?"""
-    with np.load(data.BUNDLED_PATH, allow_pickle=False) as f:
+    with np.load(BUNDLED_PATH, allow_pickle=False) as f:
         assert sorted(f.files) == ["images", "labels"]
         images, labels = f["images"], f["labels"]
     assert images.shape == (5000, 28, 28) and images.dtype == np.uint8
@@ -90,18 +91,18 @@ def test_build_script_writes_reproducible_bytes():
     )
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    with np.load(data.BUNDLED_PATH, allow_pickle=False) as f:
+    with np.load(BUNDLED_PATH, allow_pickle=False) as f:
         rebuilt = script.npz_bytes({"images": f["images"], "labels": f["labels"]})
-    assert hashlib.sha256(rebuilt).hexdigest() == data.BUNDLED_SHA256
+    assert hashlib.sha256(rebuilt).hexdigest() == MNIST.data.sha256
 
 
 def test_bundled_corruption_is_detected(tmp_path, monkeypatch):
     """Does a damaged bundled file fail with a GraderError instead of grading on bad data?"""
     damaged = tmp_path / "mnist_5k.npz"
-    raw = bytearray(data.BUNDLED_PATH.read_bytes())
+    raw = bytearray(BUNDLED_PATH.read_bytes())
     raw[1000] ^= 0xFF
     damaged.write_bytes(bytes(raw))
-    monkeypatch.setattr(data, "BUNDLED_PATH", damaged)
+    monkeypatch.setattr(data, "bundled_path", lambda config: damaged)
     with pytest.raises(GraderError, match="sha256") as info:
         load_mnist("bundled")
     assert info.value.hint
@@ -132,7 +133,7 @@ def test_bundled_split_is_disjoint_and_complete(bundled):
     train = {image.tobytes() for image in x_train}
     test = {image.tobytes() for image in x_test}
     assert not train & test
-    with np.load(data.BUNDLED_PATH, allow_pickle=False) as f:
+    with np.load(BUNDLED_PATH, allow_pickle=False) as f:
         assert train | test == {image.tobytes() for image in f["images"]}
 
 
@@ -140,8 +141,9 @@ def test_bundled_split_is_deterministic(bundled):
     """Does every load, in this process and in a fresh one, give the same pinned split?"""
     assert _split_digest(load_mnist()) == _split_digest(bundled) == SPLIT_SHA256
     code = (
-        "from grader.data import load_mnist; import hashlib; h = hashlib.sha256()\n"
-        "for part in load_mnist(): [h.update(a.tobytes()) for a in part]\n"
+        "from grader.config import find_assignment; from grader.data import load_data\n"
+        "import hashlib; h = hashlib.sha256()\n"
+        "for part in load_data(find_assignment('mnist')): [h.update(a.tobytes()) for a in part]\n"
         "print(h.hexdigest())"
     )
     fresh = subprocess.run(
@@ -179,7 +181,7 @@ def test_dataset_label_and_budget_name(tmp_path):
     """Are the report labels and budget names short, stable and right for each source?"""
     assert (
         dataset_label("bundled")
-        == f"bundled (5,000 MNIST digits, sha256 {data.BUNDLED_SHA256[:12]})"
+        == f"bundled (5,000 MNIST digits, sha256 {MNIST.data.sha256[:12]})"
     )
     assert dataset_label("keras") == "keras (full MNIST)"
     assert dataset_label(str(tmp_path / "x" / ".." / "m.npz")) == str(

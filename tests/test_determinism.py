@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.pipeline import GradeRequest, grade
-from grader.results import max_score, score
+from grader.report.results import max_score, score
 
 pytestmark = pytest.mark.slow
 
@@ -30,8 +30,8 @@ def two_runs(tmp_path_factory):
     for attempt in ("first", "second"):
         out = tmp_path_factory.mktemp(attempt)
         request = GradeRequest(
-            submissions=list(SUBMISSIONS), out=out, budget="quick", workers=2, force=True,
-            reports=False,
+            assignment="mnist", submissions=list(SUBMISSIONS), out=out, budget="quick", workers=2,
+            force=True, reports=False,
         )  # fmt: skip
         outcomes.append(grade(request))
     return outcomes

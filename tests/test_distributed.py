@@ -2,7 +2,7 @@
 
 The cluster is a `LocalCluster(n_workers=2, threads_per_worker=1, processes=True)`: real worker
 processes (with nannies) on this machine, talking TCP, sharing nothing with the grader but what
-`grader.distributed` ships. Submissions are graded with the `quick` budget; the reference's run
+`grader.run.cluster` ships. Submissions are graded with the `quick` budget; the reference's run
 comes from the reference cache (~/.cache/keras-grader, or KERAS_GRADER_CACHE).
 About a minute on 2 cores.
 """
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import distributed as gd
 from grader.errors import GraderError
-from grader.phase1 import run_dir
+from grader.run import cluster as gd
+from grader.run.local import run_dir
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "reference" / "mnist"
@@ -114,7 +114,7 @@ def test_pack_leaves_out_what_exceeds_the_cap(tmp_path):
 
 def test_directory_payload_round_trips_to_the_same_content_hash(tmp_path):
     """Does a directory shipped to a worker hash (and so grade) like the original?"""
-    from grader.submission import content_hash
+    from grader.run.submission import content_hash
 
     src = tmp_path / "bob"
     (src / "helpers").mkdir(parents=True)
@@ -222,7 +222,7 @@ LOCAL_GRADE = textwrap.dedent(
     import json, sys
     from pathlib import Path
     from grader.pipeline import GradeRequest, entries_of, grade
-    outcome = grade(GradeRequest(entries_of(Path(sys.argv[1])), Path(sys.argv[2]),
+    outcome = grade(GradeRequest(entries_of(Path(sys.argv[1])), Path(sys.argv[2]), "mnist",
                                  budget="quick", workers=2))
     print(json.dumps({"graded": list(outcome.graded),
                       "dask": sorted(m for m in sys.modules
@@ -232,7 +232,7 @@ LOCAL_GRADE = textwrap.dedent(
 
 
 def _results(out: Path) -> dict:
-    from grader.results import from_dict
+    from grader.report.results import from_dict
 
     return {
         p.parent.name: from_dict(json.loads(p.read_text())["result"])
@@ -242,7 +242,7 @@ def _results(out: Path) -> dict:
 
 def _comparable(result) -> dict:
     """What must not depend on where phase 1 ran: status, checks, scores, feedback, models."""
-    from grader.results import score, to_dict
+    from grader.report.results import score, to_dict
 
     data = to_dict(result)
     for volatile in ("timings", "graded_at", "stdout", "stderr"):
@@ -289,7 +289,7 @@ def test_cluster_results_equal_local_results(classroom, local_run, cluster, tmp_
     """Does grading on a cluster give exactly the local run's scores, checks and accuracies?"""
     from grader.pipeline import GradeRequest, entries_of, grade
 
-    outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", budget="quick",
+    outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", "mnist", budget="quick",
                                  scheduler=cluster.scheduler_address))  # fmt: skip
     assert outcome.graded == ("alice", "bob", "carol")
     remote = _results(tmp_path / "OUT")
@@ -389,7 +389,7 @@ def test_a_worker_killed_mid_training_loses_and_duplicates_nothing(
     distributed = pytest.importorskip("distributed")
     from grader.pipeline import GradeRequest, entries_of, grade
 
-    caplog.set_level(logging.INFO, logger="grader.distributed")
+    caplog.set_level(logging.INFO, logger="grader.run.cluster")
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
         silence_logs=logging.CRITICAL,
@@ -411,7 +411,8 @@ def test_a_worker_killed_mid_training_loses_and_duplicates_nothing(
 
         killer = threading.Thread(target=kill_one_in_training, daemon=True)
         killer.start()
-        outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", budget="quick",
+        outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", "mnist",
+                                     budget="quick",
                                      scheduler=cluster.scheduler_address))  # fmt: skip
         killer.join(timeout=5)
 
@@ -420,7 +421,7 @@ def test_a_worker_killed_mid_training_loses_and_duplicates_nothing(
     # The killed submission was finished by another worker process (a new address).
     done_on = {}
     for record in caplog.records:
-        if record.name == "grader.distributed" and " on tcp://" in record.getMessage():
+        if record.name == "grader.run.cluster" and " on tcp://" in record.getMessage():
             sid, rest = record.getMessage().split(": ", 1)
             assert sid not in done_on, f"{sid} reported twice"
             done_on[sid] = rest.split(" on ", 1)[1].split(" ")[0]
@@ -441,11 +442,12 @@ def test_lost_inputs_are_scattered_again(classroom, tmp_path, caplog):
     """When the only worker holding the scattered inputs dies, are they scattered again and
     the cancelled runs resubmitted, each submission still reported exactly once?"""
     distributed = pytest.importorskip("distributed")
-    from grader.config import find_assignment
-    from grader.data import dataset_label, load_mnist
-    from grader.phase1 import run_reference
+    from mnist import dataset_label, load_mnist
 
-    caplog.set_level(logging.INFO, logger="grader.distributed")
+    from grader.config import find_assignment
+    from grader.run.local import run_reference
+
+    caplog.set_level(logging.INFO, logger="grader.run.cluster")
     config = find_assignment("mnist")
     budget = config.budget("quick")
     work = tmp_path / "work"
@@ -474,5 +476,5 @@ def test_lost_inputs_are_scattered_again(classroom, tmp_path, caplog):
         killer.join(timeout=5)
     assert sorted(sid for sid, _ in got) == ["bob", "carol"]
     assert all(record.status == "ok" for _, record in got), got
-    messages = [r.getMessage() for r in caplog.records if r.name == "grader.distributed"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "grader.run.cluster"]
     assert any("scattering them again" in m for m in messages), messages

@@ -17,14 +17,14 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from grader.checking import CheckFailure, RunView  # noqa: E402
-from grader.feedback import (  # noqa: E402
+from grader.check.checking import CheckFailure, RunView  # noqa: E402
+from grader.check.feedback import (  # noqa: E402
     OLD_API_HINTS,
     explain_call,
     keras3_hints,
     warning_hints,
 )
-from grader.runner import Runner  # noqa: E402
+from grader.run.runner import Runner  # noqa: E402
 
 ALL_HINTS = [hint for _, hint in OLD_API_HINTS]
 HINT = {

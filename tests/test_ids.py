@@ -26,11 +26,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from mnist import prepare
 
-from grader.exports import grades_csv, junit_xml
 from grader.progress import PlainProgress, RichProgress, printable
-from grader.results import CheckResult, SubmissionResult
-from grader.submission import (
+from grader.report.exports import grades_csv, junit_xml
+from grader.report.results import CheckResult, SubmissionResult
+from grader.run.submission import (
     MAX_ID_BYTES,
     MAX_ID_CHARS,
     RESERVED_IDS,
@@ -38,7 +39,6 @@ from grader.submission import (
     assign_ids,
     content_hash,
     discover,
-    prepare,
     safe_id,
 )
 
@@ -296,8 +296,8 @@ def test_cluster_validation_records_each_bad_entry(tmp_path):
     250-character name that is not UTF-8) and a fifo each their own sandbox_error, in one line,
     before any task is sent?"""
     distributed = pytest.importorskip("distributed")
-    from grader import distributed as gd
     from grader.config import find_assignment
+    from grader.run import cluster as gd
 
     subs = tmp_path / "class"
     subs.mkdir()

@@ -30,7 +30,7 @@ import pytest
 pytest.importorskip("keras")
 
 from grader.pipeline import GradeRequest, grade  # noqa: E402
-from grader.results import SubmissionResult, max_score, score  # noqa: E402
+from grader.report.results import SubmissionResult, max_score, score  # noqa: E402
 
 KNOWN_ANSWERS = Path(__file__).resolve().parent / "known_answers"
 
@@ -128,7 +128,7 @@ CASES: dict[str, Expected] = {
         71,
         {
             "test_mlp_compile": "loss is sparse_categorical_crossentropy; expected categorical",
-            "test_train_returns_history": "with one-hot labels (what one_hot() gives) compile",
+            "test_train_returns_history": "when the labels are one-hot rows, compile",
             "test_train_honours_budget": "train() raised ValueError",
             "test_evaluate": "evaluate() raised ValueError",
             "test_mlp_test_accuracy": "the reference reaches",
@@ -253,7 +253,7 @@ def results(tmp_path_factory) -> dict[str, SubmissionResult]:
     cases = [KNOWN_ANSWERS / name for name in CASES]
     outcome = grade(
         GradeRequest(
-            submissions=cases,
+            assignment="mnist", submissions=cases,
             out=tmp_path_factory.mktemp("known_answers"),
             budget="quick",
             workers=2,

@@ -14,10 +14,10 @@ import pytest
 keras = pytest.importorskip("keras")
 from keras import layers  # noqa: E402
 
-from grader import artifacts  # noqa: E402
-from grader.model_budget import Budget, TooCostly, estimate  # noqa: E402
+from grader.check import artifacts  # noqa: E402
+from grader.check.model_budget import Budget, TooCostly, estimate  # noqa: E402
 from grader.pipeline import GradeRequest, grade  # noqa: E402
-from grader.results import score  # noqa: E402
+from grader.report.results import score  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "mnist"
 KNOWN = Path(__file__).resolve().parent / "known_answers"

@@ -1,7 +1,7 @@
 """Does the grading plugin validate, parametrize, run and record checks as phase 2 needs?
 
-Each test writes tiny check modules and a phase-2 plan (the format grader/phase2.py writes)
-into pytester's directory and runs pytest in a subprocess with `-p grader.plugin`, exactly as
+Each test writes tiny check modules and a phase-2 plan (the format grader/check/session.py writes)
+into pytester's directory and runs pytest in a subprocess with `-p grader.check.plugin`, exactly as
 phase 2 does. Sessions whose checks take `student` load the grading data (and TensorFlow):
 a few seconds each.
 """
@@ -43,7 +43,7 @@ def write_plan(
 
 def run_checks(pytester: pytest.Pytester, plan: Path, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess(
-        "-p", "grader.plugin", "--grader-plan", str(plan), "-p", "no:cacheprovider", *args,
+        "-p", "grader.check.plugin", "--grader-plan", str(plan), "-p", "no:cacheprovider", *args,
         timeout=300,
     )  # fmt: skip
 
@@ -151,7 +151,7 @@ def test_valid_declarations_collect_cleanly(pytester):
 # ---- running and recording -------------------------------------------------------------------
 OUTCOMES = '''
 import pytest
-from grader.checking import fail, note, partial
+from grader.check.checking import fail, note, partial
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from grader.data import load_mnist  # noqa: E402
-from grader.keras_checks import _diagnose  # noqa: E402
+from mnist import load_mnist  # noqa: E402
+
+from grader.check.keras_checks import _diagnose  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,7 @@ def test_corpus_is_complete():
 def results(tmp_path_factory):
     outcome = grade(
         GradeRequest(
-            submissions=[_entry(case) for case in SUBSET],
+            assignment="mnist", submissions=[_entry(case) for case in SUBSET],
             out=tmp_path_factory.mktemp("realworld"), budget="quick", workers=2,
         )
     )  # fmt: skip

@@ -16,9 +16,10 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from mnist import load_mnist  # noqa: E402
+
 from grader.config import find_assignment  # noqa: E402
-from grader.data import load_mnist  # noqa: E402
-from grader.runner import seed_everything  # noqa: E402
+from grader.run.runner import seed_everything  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "mnist"
 
@@ -65,7 +66,7 @@ def _train_and_evaluate(ref, config, bundled, kind: str, budget_name: str):
     pre, models, training = ref["preprocessing"], ref["models"], ref["training"]
     (x_train, y_train), (x_test, y_test) = bundled
     budget = config.budget(budget_name)
-    spec = budget.mlp if kind == "mlp" else budget.cnn
+    spec = budget.model(kind)
     prepare = pre.flatten_and_scale if kind == "mlp" else pre.reshape_for_cnn
     # A fresh graph and fresh seeds for every model, so no run depends on the ones before it.
     keras.backend.clear_session()
@@ -116,7 +117,7 @@ def test_preprocessing_outputs(ref, bundled):
 def test_mlp_accuracy_above_floor(mlp_runs, config):
     """Does the reference MLP reach its floor on the bundled test split under the bundled budget?"""
     accuracy, history, _ = mlp_runs[0]
-    epochs = config.budget("bundled").mlp.epochs
+    epochs = config.budget("bundled").model("mlp").epochs
     assert len(history["loss"]) == epochs and len(history["val_accuracy"]) == epochs
     assert accuracy >= MLP_FLOOR, f"MLP test accuracy {accuracy:.4f} < floor {MLP_FLOOR}"
 
@@ -131,7 +132,7 @@ def test_mlp_runs_are_identical(mlp_runs):
 def test_cnn_accuracy_above_floor(ref, config, bundled):
     """Does the reference CNN reach its floor on the bundled test split under the bundled budget?"""
     accuracy, history, _ = _train_and_evaluate(ref, config, bundled, "cnn", "bundled")
-    assert len(history["loss"]) == config.budget("bundled").cnn.epochs
+    assert len(history["loss"]) == config.budget("bundled").model("cnn").epochs
     assert accuracy >= CNN_FLOOR, f"CNN test accuracy {accuracy:.4f} < floor {CNN_FLOOR}"
 
 

@@ -22,8 +22,7 @@ import pytest
 
 import grader.report
 from grader.report import charts
-from grader.report.views import trim_output
-from grader.results import (
+from grader.report.results import (
     CheckResult,
     LayerInfo,
     LayerRow,
@@ -33,6 +32,7 @@ from grader.results import (
     from_dict,
     summarize,
 )
+from grader.report.views import trim_output
 
 GOLDENS = Path(__file__).resolve().parent / "goldens"
 FIXTURES = ("alice", "bob", "carol", "mallory")
@@ -159,7 +159,10 @@ def hostile() -> SubmissionResult:
         ),
         stdout=f"{a}\n{b}\n",
         stderr=f"Traceback: {b}",
-        settings={"title": a, "dataset": b, "versions": {a: b}, "notes": [a]},
+        settings={
+            "title": a, "dataset": b, "versions": {a: b}, "notes": [a], "noun": a, "images": True,
+            "parts": {"mlp": b}, "model_titles": {"mlp": a},
+        },  # fmt: skip
         timings={"run": 1.0},
         graded_at=b,
     )

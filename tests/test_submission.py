@@ -1,4 +1,4 @@
-"""Unit tests of grader/submission.py: every form, notebook filtering, zip limits, hashes, ids.
+"""Unit tests of grader/run/submission.py: every form, notebook filtering, zip limits, hashes, ids.
 
 Nothing here runs student code: the loader only copies, extracts and filters files. The
 notebook tests execute the filtered module in a fresh namespace to see what survived.
@@ -15,17 +15,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from mnist import CONTRACT_MODULES, prepare
 
-from grader import submission
 from grader.errors import GraderError
-from grader.submission import (
-    CONTRACT_MODULES,
+from grader.run import submission
+from grader.run.submission import (
     SubmissionError,
     content_hash,
     discover,
     notebook_module,
     notebook_to_module,
-    prepare,
     submission_id,
 )
 

@@ -25,6 +25,7 @@ HOSTILE = Path(__file__).resolve().parent / "hostile"
 def results(tmp_path_factory):
     outcome = grade(
         GradeRequest(
+            assignment="mnist",
             submissions=[HOSTILE / "forged_manifest", HOSTILE / "reference_thief"],
             out=tmp_path_factory.mktemp("hostile"), budget="quick", workers=2,
         )

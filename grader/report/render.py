@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 import jinja2
 
+from grader.report.results import ClassSummary, SubmissionResult
 from grader.report.views import dashboard_context, student_context
-from grader.results import ClassSummary, SubmissionResult
 
 
 def csp_hash(text: str) -> str:
@@ -68,7 +68,7 @@ def dashboard(results: Sequence[SubmissionResult], summary: ClassSummary) -> str
 
     Args:
         results: every graded submission, in display order.
-        summary: `grader.results.summarize(results)`.
+        summary: `grader.report.results.summarize(results)`.
 
     Returns:
         A self-contained HTML document linking each student to `<id>/report.html`.

@@ -11,8 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from grader.machine import cpu_label
 from grader.report import charts
-from grader.results import (
-    PARTS,
+from grader.report.results import (
     PHASE1_STATUSES,
     CheckResult,
     ClassSummary,
@@ -25,13 +24,15 @@ from grader.results import (
     score,
 )
 
-PART_TITLES = {
-    "preprocessing": "Preprocessing",
-    "mlp": "Dense network (MLP)",
-    "cnn": "Convolutional network (CNN)",
-    "training": "Training and evaluation",
-}
-MODEL_TITLES = {"mlp": "Dense network (MLP)", "cnn": "Convolutional network (CNN)"}
+
+def _titles(settings: Mapping[str, object], key: str) -> dict[str, str]:
+    """The assignment's titles of parts or models (results' settings), in its order."""
+    table = settings.get(key)
+    if not isinstance(table, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in table.items()}
+
+
 STATUS_TEXT = {
     "ok": "ran to completion",
     "crash": "crashed",
@@ -87,9 +88,11 @@ def settings_view(settings: Mapping[str, object]) -> dict:
     """Grading settings as display strings; missing keys show as `unknown`."""
     budget = settings.get("budget") if isinstance(settings.get("budget"), Mapping) else {}
     models = []
-    for kind in ("mlp", "cnn"):
-        b = budget.get(kind) if isinstance(budget.get(kind), Mapping) else {}
-        if b:
+    order = list(_titles(settings, "model_titles"))  # the plan's order
+    kinds = sorted(budget, key=lambda k: order.index(k) if k in order else len(order))
+    for kind in kinds:
+        b = budget[kind]
+        if isinstance(b, Mapping) and b:
             split = b.get("validation_split") or 0
             models.append(
                 f"{kind.upper()}: {b.get('epochs', '?')} epochs, batch {b.get('batch_size', '?')}"
@@ -111,6 +114,9 @@ def settings_view(settings: Mapping[str, object]) -> dict:
         "versions": [(str(k), str(v)) for k, v in versions.items()],
         "cpu": cpu_label(cpu) if isinstance(cpu := settings.get("cpu"), Mapping) else "",
         "notes": [str(n) for n in settings.get("notes") or ()],
+        "noun": str(settings.get("noun") or "example"),
+        "images": bool(settings.get("images", False)),
+        "examples": "images" if settings.get("images", False) else "examples",
     }
 
 
@@ -161,11 +167,11 @@ def _confusion_view(matrix: Sequence[Sequence[int]]) -> dict | None:
     return {"rows": rows, "classes": len(matrix), "correct": correct, "total": total}
 
 
-def _model_view(model: ModelReport, checks: Sequence[CheckResult]) -> dict:
+def _model_view(model: ModelReport, checks: Sequence[CheckResult], titles: dict) -> dict:
     fallback = next((c.table for c in checks if c.part == model.name and c.table), ())
     return {
         "name": model.name,
-        "title": MODEL_TITLES.get(model.name, model.name),
+        "title": titles.get(model.name, model.name),
         "test_accuracy": model.test_accuracy,
         "reference_accuracy": model.reference_accuracy,
         "charts": [
@@ -192,10 +198,12 @@ def student_context(result: SubmissionResult) -> dict:
             view["feedback"] and views and views[-1]["feedback"] == view["feedback"]
         )
         views.append(view)
+    part_titles = _titles(result.settings, "parts")
+    model_titles = _titles(result.settings, "model_titles")
     parts = [
         {
             "key": part,
-            "title": PART_TITLES.get(part, part),
+            "title": part_titles.get(part, part),
             "earned": e,
             "available": a,
             "percent": percent(e, a),
@@ -204,7 +212,7 @@ def student_context(result: SubmissionResult) -> dict:
         }
         for part, (e, a) in part_scores(result).items()
     ]
-    order = {name: i for i, name in enumerate(MODEL_TITLES)}
+    order = {name: i for i, name in enumerate(model_titles)}
     models = sorted(result.models, key=lambda m: (order.get(m.name, 99), m.name))
     return {
         "r": result,
@@ -214,7 +222,7 @@ def student_context(result: SubmissionResult) -> dict:
         "percent": percent(earned, available),
         "total_state": state(earned, available) if available > 0 else "failed",
         "parts": parts,
-        "models": [_model_view(m, shown_checks) for m in models],
+        "models": [_model_view(m, shown_checks, model_titles) for m in models],
         "stdout": trim_output(result.stdout),
         "stderr": trim_output(result.stderr),
         "settings": settings_view(result.settings),
@@ -228,7 +236,8 @@ def dashboard_context(results: Sequence[SubmissionResult], summary: ClassSummary
     for r in results:
         for c in r.checks:
             titles.setdefault(c.name, c)
-    rank = {p: i for i, p in enumerate(PARTS)}
+    part_titles = _titles(results[0].settings, "parts") if results else {}
+    rank = {p: i for i, p in enumerate(part_titles)}
     rates = [
         {
             "title": titles[name].title if name in titles else name,
@@ -241,7 +250,7 @@ def dashboard_context(results: Sequence[SubmissionResult], summary: ClassSummary
     ]
     rates.sort(key=lambda x: (x["percent"], rank.get(x["part"], 99), x["title"]))
     for rate in rates:
-        rate["part"] = PART_TITLES.get(rate["part"], rate["part"])
+        rate["part"] = part_titles.get(rate["part"], rate["part"])
     students = [
         {
             "id": r.id,

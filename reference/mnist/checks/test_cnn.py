@@ -2,7 +2,7 @@
 
 import pytest
 
-from grader import keras_checks as kc
+from grader.check import keras_checks as kc
 
 
 @pytest.mark.check(points=2, title="CNN input shape")

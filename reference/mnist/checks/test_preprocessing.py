@@ -2,7 +2,7 @@
 
 import pytest
 
-from grader.keras_checks import check_one_hot, check_preprocessed
+from grader.check.keras_checks import check_categorical, check_preprocessed
 
 
 @pytest.mark.check(points=4, title="flatten_and_scale() gives (n, 784) floats in [0, 1]")
@@ -26,4 +26,4 @@ def test_reshape_for_cnn(student, reference):
 @pytest.mark.check(points=5, title="one_hot() encodes labels as one-hot float rows")
 def test_one_hot(student, reference):
     """Does one_hot() give one float row per label with a single 1 in the label's column?"""
-    check_one_hot(student, reference)
+    check_categorical(student, reference, "one_hot")

@@ -2,13 +2,13 @@
 
 import pytest
 
-from grader import keras_checks as kc
+from grader.check import keras_checks as kc
 
 
 @pytest.mark.check(points=4, title="train() returns the History of every epoch")
 def test_train_returns_history(student, budget):
     """Does train() return a History with loss and accuracy (and val_ keys) per epoch?"""
-    specs = {"mlp": budget.mlp, "cnn": budget.cnn}
+    specs = budget.models
     kc.each_model(student, ("mlp", "cnn"), lambda kind: kc.check_history(
         student, kind, specs[kind].epochs, specs[kind].validation_split > 0))  # fmt: skip
 
@@ -16,7 +16,7 @@ def test_train_returns_history(student, budget):
 @pytest.mark.check(points=4, title="train() honours epochs, batch_size and validation_split")
 def test_train_honours_budget(student, reference, budget):
     """Does train() take exactly the reference's number of optimizer steps?"""
-    specs = {"mlp": budget.mlp, "cnn": budget.cnn}
+    specs = budget.models
     kc.each_model(student, ("mlp", "cnn"),
                   lambda kind: kc.check_budget(student, reference, kind, specs[kind]))  # fmt: skip
 

@@ -1,9 +1,9 @@
 """Looks for host facts from inside the sandbox: the command lines of every process it can see,
 its own mounts and cgroups, whether the grader package can be imported, and any file of the
-grader's data (by name, or by size and content) anywhere it can read.
+assignment's data (by name, or by size and content) anywhere it can read.
 
 DATA is empty here: tests/test_adversarial.py fills in (name, size, sha256) of each file of
-grader/data on this machine.
+reference/mnist/data on this machine.
 """
 
 import hashlib

@@ -253,7 +253,7 @@ def _check_value(value: object, where: str, key: str) -> None:
 
 
 MODEL_BUDGETS: dict = {}
-"""kind -> grader.model_budget.Budget: set by the check session from the reference's models,
+"""kind -> grader.check.model_budget.Budget: set by the check session from the reference's models,
 so that no submitted config costs more than a multiple of them to rebuild and run."""
 
 
@@ -262,7 +262,7 @@ def rebuild_model(out_dir: Path, facts: object, budget=None):
     and, given a `budget`, after its estimated cost (from the config alone) is within it."""
     import keras
 
-    from grader.model_budget import TooCostly, estimate
+    from grader.check.model_budget import TooCostly, estimate
 
     if not isinstance(facts, dict) or "config" not in facts or "weights" not in facts:
         reason = facts.get("error") if isinstance(facts, dict) else None
@@ -343,7 +343,7 @@ class Artifacts:
         return facts if isinstance(facts, dict) else {}
 
     def model(self, kind: str, which: str = "untrained"):
-        """The student's `kind` model (`mlp`/`cnn`) rebuilt at stage `which`; cached."""
+        """The student's model `kind` (a name of the plan) rebuilt at stage `which`; cached."""
         key = (kind, which)
         if key not in self._models:
             try:

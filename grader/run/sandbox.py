@@ -12,7 +12,6 @@ docs/threat-model.md says what each wall stops.
 from __future__ import annotations
 
 import csv
-import ctypes
 import errno
 import fcntl
 import functools
@@ -37,11 +36,14 @@ from pathlib import Path
 
 from grader.config import Budget, Limits
 from grader.machine import ISA_ENV
+from grader.processes import die_with_parent
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "runner.py"
 INIT = HERE / "sandbox_init.py"
-CHECKOUT = HERE.parent if (HERE.parent / "pyproject.toml").is_file() else None
+PACKAGE_DIR = HERE.parent
+"""The whole grader package: nothing of it is visible in a sandbox."""
+CHECKOUT = PACKAGE_DIR.parent if (PACKAGE_DIR.parent / "pyproject.toml").is_file() else None
 """The source checkout the grader runs from (an editable install), or None (a wheel)."""
 UNSHARE = (
     "unshare", "--mount", "--net", "--pid", "--ipc", "--uts", "--cgroup",
@@ -199,7 +201,7 @@ def _leads_to_grader(path: str) -> bool:
     real = os.path.realpath(path)
     return any(
         real == own or real.startswith(own + os.sep)
-        for own in [str(HERE)] + ([str(CHECKOUT)] if CHECKOUT else [])
+        for own in [str(PACKAGE_DIR)] + ([str(CHECKOUT)] if CHECKOUT else [])
     ) and not real.startswith(sys.prefix + os.sep)
 
 
@@ -227,7 +229,7 @@ def grader_entries(site_dir: str) -> list[str]:
                     lines = f.read(1 << 20).splitlines()
             except OSError:
                 continue
-            if str(HERE) in "\n".join(lines) or any(
+            if str(PACKAGE_DIR) in "\n".join(lines) or any(
                 line.strip()
                 and not line.startswith(("#", "import"))
                 and _leads_to_grader(os.path.join(site_dir, line.strip()))
@@ -728,18 +730,12 @@ def _init_python() -> str:
     return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
 
 
-def _die_with_parent() -> None:
-    # If the grader is killed (even SIGKILL), unshare dies, and with it the namespace.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 def _enter_sandbox(procs_files: list[str]) -> None:
     """In the child, before `unshare` runs: die with the grader, join the run's cgroup (all
     that follows is born in it, and the cgroup namespace makes it the sandbox's /), and be
     exempt from the cgroup's OOM killer where root may say so (CAP_SYS_RESOURCE); the init
     gives the runner a raised score either way, so the kernel picks the student's first."""
-    _die_with_parent()
+    die_with_parent()  # if the grader is killed (even SIGKILL), so is the namespace
     if not procs_files:
         return
     try:
@@ -785,7 +781,7 @@ def run_job(
     submission_dir: Path,
     modules: dict[str, str],
     inputs: Path,
-    fallback_models: dict[str, Path],
+    plan: dict,
     budget: Budget,
     limits: Limits,
     seed: int,
@@ -801,7 +797,7 @@ def run_job(
         submission_dir: the normalised submission (copied, read-only, to /submission).
         modules: contract module -> module name to import.
         inputs: the shared `.npz` of inputs (training split, test images, fallbacks).
-        fallback_models: reference model specs by kind (`mlp`, `cnn`), JSON files.
+        plan: the assignment's plan, as `AssignmentConfig.plan_json()` gives it.
         budget: the training budget.
         limits: resource limits.
         seed: seed for Python, NumPy and Keras.
@@ -817,7 +813,6 @@ def run_job(
     # The sandbox chroots and stages these: relative paths (`--out out/`) would not resolve.
     job_dir, submission_dir = Path(job_dir).absolute(), Path(submission_dir).absolute()
     inputs = Path(inputs).absolute()
-    fallback_models = {kind: Path(p).absolute() for kind, p in fallback_models.items()}
     if job_dir.exists():
         shutil.rmtree(job_dir)
     out_dir = job_dir / "out"
@@ -841,15 +836,8 @@ def run_job(
         "threads": threads,
         "save_full": save_full,
         "environment": list(environment),
-        "budget": {
-            "train_samples": budget.train_samples,
-            "mlp": vars(budget.mlp),
-            "cnn": vars(budget.cnn),
-        },
-        "fallback_models": {
-            kind: (f"/sandbox/fallback_{kind}.json" if full else str(path))
-            for kind, path in fallback_models.items()
-        },
+        "plan": plan,
+        "budget": {name: vars(spec) for name, spec in budget.models.items()},
     }
     plan_path = job_dir / "plan.json"
     plan_path.write_text(json.dumps(plan, indent=1))
@@ -860,7 +848,7 @@ def run_job(
             cgroup, note = _run_cgroup(uid, limits)
             notes += [note] if note else []
         cfg = _init_config(
-            level, job_dir, uid, image, plan_path, inputs, fallback_models, submission_dir,
+            level, job_dir, uid, image, plan_path, inputs, submission_dir,
             work, out_dir, seed, threads, limits, cgroup,
         )  # fmt: skip
         cfg_path = job_dir / "sandbox-config.json"
@@ -943,7 +931,6 @@ def _init_config(
     image: PythonImage | None,
     plan_path: Path,
     inputs: Path,
-    fallback_models: dict[str, Path],
     submission_dir: Path,
     work: Path,
     out_dir: Path,
@@ -952,7 +939,7 @@ def _init_config(
     limits: Limits,
     cgroup: RunCgroup | None,
 ) -> dict:
-    hide = {str(HERE), str(job_dir), str(inputs.parent), str(submission_dir), str(out_dir)}
+    hide = {str(PACKAGE_DIR), str(job_dir), str(inputs.parent), str(submission_dir), str(out_dir)}
     hide |= {str(python_images_dir())} | ({str(CHECKOUT)} if CHECKOUT else set())
     pids_held = cgroup is not None and ("pids" in cgroup.folders or "" in cgroup.folders)
     return {
@@ -967,7 +954,6 @@ def _init_config(
         "runner": str(RUNNER),
         "plan": str(plan_path),
         "inputs": str(inputs),
-        "fallback_models": {k: str(v) for k, v in fallback_models.items()},
         "submission": str(submission_dir),
         "workdir": str(work),
         "host_out": str(out_dir),
@@ -1046,7 +1032,7 @@ def _read_report(path: Path) -> dict | None:
 
 
 def _manifest(out_dir: Path) -> dict:
-    from grader.artifacts import read_manifest  # local: keeps this module light
+    from grader.check.artifacts import read_manifest  # local: keeps this module light
 
     try:
         return read_manifest(out_dir)

@@ -1,7 +1,7 @@
 """Phase 1 on a Dask distributed cluster: the same sandboxed runs, on other machines.
 
 `grader grade --scheduler tcp://host:8786` hands every pending submission to a Dask worker,
-which runs `grader.phase1.run_student` (the same sandbox as a local run) in a temporary
+which runs `grader.run.local.run_student` (the same sandbox as a local run) in a temporary
 directory of its own. Nothing assumes a shared file system:
 
 - the shared inputs (`inputs.npz`: images and training labels, no reference model; written
@@ -44,13 +44,15 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from grader import __version__
 from grader.config import AssignmentConfig, Budget
 from grader.errors import GraderError
+from grader.fileio import link_or_copy
 from grader.machine import cpu_features
-from grader.phase1 import RunRecord, run_dir
+from grader.run.local import RunRecord, run_dir
+from grader.unzip import UnsafeArchive, extract
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +72,11 @@ MAX_ARTIFACT_FILES = 10_000
 MAX_DEPTH = 16
 """Folder depth of an archive entry."""
 CODE_FILES = (
-    "config.py", "phase1.py", "runner.py", "sandbox.py", "sandbox_init.py", "submission.py",
-    "distributed.py",
+    "config.py", "data.py", "run/local.py", "run/runner.py", "run/sandbox.py",
+    "run/sandbox_init.py", "run/submission.py", "run/cluster.py", "unzip.py",
 )  # fmt: skip
 """The grader modules a sandboxed run's outcome depends on: workers must run the same."""
 _PACKED = "<artifacts>"
-
-
-class UnsafeArchive(ValueError):
-    """An archive the grader refuses to unpack (the message says which entry and why)."""
 
 
 # ---- archives ---------------------------------------------------------------------------
@@ -117,12 +115,8 @@ def pack_tree(root: Path, max_bytes: int, *, level: int = 1) -> bytes:
 
 
 def unpack_archive(data: bytes, dest: Path, *, max_bytes: int, max_files: int) -> None:
-    """Extract a zip into `dest` (created; must not exist) with the rules for untrusted zips.
-
-    Refused: absolute paths, drive letters, backslashes, `..`, NUL bytes, symlinks and other
-    special files, duplicate entries, entries nested deeper than `MAX_DEPTH`, more than
-    `max_files` files, more than `max_bytes` once inflated (the bytes really produced are
-    counted: a header's sizes may lie).
+    """Extract a zip into `dest` (created; must not exist) under grader/unzip.py's rules,
+    with at most `max_files` files and `max_bytes` once inflated.
 
     Raises:
         UnsafeArchive: the first refused entry, and why. `dest` may hold a partial tree then.
@@ -132,55 +126,20 @@ def unpack_archive(data: bytes, dest: Path, *, max_bytes: int, max_files: int) -
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise UnsafeArchive(f"not a readable zip file: {exc}") from None
     dest.mkdir(parents=True)
-    count, total = 0, 0
-    with zf:
-        for info in zf.infolist():
-            path = _entry_path(info)
-            target = dest.joinpath(*path.parts)
-            try:
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                count += 1
-                if count > max_files:
-                    raise UnsafeArchive(f"more than {max_files} files")
-                if info.file_size > max_bytes - total:
-                    raise UnsafeArchive(f"{info.filename!r}: more than {max_bytes} bytes in all")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                fd = os.open(target, flags, 0o644)
-                with zf.open(info) as src, os.fdopen(fd, "wb") as out:
-                    while chunk := src.read(1 << 16):
-                        total += len(chunk)
-                        if total > max_bytes:
-                            raise UnsafeArchive(
-                                f"{info.filename!r}: more than {max_bytes} bytes in all"
-                            )
-                        out.write(chunk)
-            except UnsafeArchive:
-                raise
-            except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
-                raise UnsafeArchive(f"{info.filename!r} cannot be extracted: {exc}") from None
 
+    def limit(count: int, total: int, name: str) -> None:
+        if count > max_files:
+            raise UnsafeArchive(f"more than {max_files} files")
+        if total > max_bytes:
+            raise UnsafeArchive(f"{name!r}: more than {max_bytes} bytes in all")
 
-def _entry_path(info: zipfile.ZipInfo) -> PurePosixPath:
-    name = info.filename
-    if not name or "\0" in name or "\\" in name:
-        raise UnsafeArchive(f"entry {name!r} has an invalid name")
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise UnsafeArchive(f"entry {name!r} has an absolute path")
-    path = PurePosixPath(name)
-    if ".." in path.parts:
-        raise UnsafeArchive(f"entry {name!r} points outside the archive (..)")
-    if not path.parts or path.parts == (".",):
-        raise UnsafeArchive(f"entry {name!r} has an invalid name")
-    if len(path.parts) > MAX_DEPTH:
-        raise UnsafeArchive(f"entry {name!r} is nested deeper than {MAX_DEPTH} folders")
-    kind = stat.S_IFMT(info.external_attr >> 16)
-    if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
-        what = "a symbolic link" if kind == stat.S_IFLNK else "not a regular file"
-        raise UnsafeArchive(f"entry {name!r} is {what}")
-    return path
+    try:
+        with zf:
+            extract(zf, dest, limit=limit, max_depth=MAX_DEPTH, label="entry")
+    except UnsafeArchive:
+        raise
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
+        raise UnsafeArchive(f"the archive cannot be extracted: {exc}") from None
 
 
 # ---- what travels ------------------------------------------------------------------------
@@ -263,7 +222,7 @@ def submission_payload(source: Path) -> tuple[bool, bytes]:
 def environment_facts() -> dict[str, str]:
     """What must match between the grading machine and every worker for identical results."""
     code = hashlib.sha256()
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the package: CODE_FILES are relative to it
     for name in CODE_FILES:
         code.update(name.encode() + b"\0" + (here / name).read_bytes())
     return {
@@ -296,7 +255,7 @@ def task_key(sid: str, content_hash: str, context: str) -> str:
 def _context(shared: SharedInputs, config: AssignmentConfig, budget: Budget, isolation,
              facts: Mapping[str, str]) -> str:  # fmt: skip
     settings = (shared.digest, repr(budget), repr(config.limits), config.seed, config.threads,
-                isolation, sorted(facts.items()))  # fmt: skip
+                isolation, sorted(facts.items()), repr(config.plan))  # fmt: skip
     return hashlib.sha256(repr(settings).encode()).hexdigest()
 
 
@@ -313,7 +272,7 @@ def run_remote(job: RemoteJob, shared: SharedInputs) -> RemoteResult:
     Raises (so that Dask retries it) only for the worker's own trouble: a grader or library
     version different from the grading machine's, a full disk.
     """
-    from grader.phase1 import run_student
+    from grader.run.local import run_student
 
     if not _facts:
         _facts.update(environment_facts())
@@ -327,7 +286,7 @@ def run_remote(job: RemoteJob, shared: SharedInputs) -> RemoteResult:
         source = tmp / "src" / job.name
         source.parent.mkdir()
         if job.is_dir:
-            from grader.submission import MAX_FILES, MAX_TOTAL_BYTES
+            from grader.run.submission import MAX_FILES, MAX_TOTAL_BYTES
 
             unpack_archive(job.data, source, max_bytes=MAX_TOTAL_BYTES, max_files=MAX_FILES)
         else:
@@ -335,7 +294,7 @@ def run_remote(job: RemoteJob, shared: SharedInputs) -> RemoteResult:
         work = tmp / "work"
         work.mkdir()
         for name in SHARED_FILES:
-            _link_or_copy(inputs / name, work / name)
+            link_or_copy(inputs / name, work / name)
         record = run_student(source, job.sid, job.config, job.budget, work, job.isolation)
         data = record.to_json()
         artifacts = None
@@ -376,14 +335,6 @@ def _materialize(shared: SharedInputs, base: Path) -> Path:
             os.replace(tmp, folder / name)
         _inputs_dirs[shared.digest] = folder
         return folder
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-        target.chmod(0o644)
 
 
 # ---- the grading machine's side ----------------------------------------------------------
@@ -433,10 +384,10 @@ def run_on_cluster(
         _check_workers(client, facts, isolation)
         shared_data = shared_inputs(work)
         context = _context(shared_data, config, budget, isolation, facts)
-        portable = dataclasses.replace(config, budgets={})  # MappingProxyType does not pickle
+        portable = config
         jobs: dict[str, tuple[RemoteJob, str]] = {}
         for sid, path in todo.items():
-            chash, refused = _validate(Path(path), sid, work)
+            chash, refused = _validate(Path(path), sid, work, config.modules)
             if refused is not None:
                 yield sid, refused
                 continue
@@ -542,19 +493,21 @@ def _check_workers(client, facts: Mapping[str, str], isolation: str | None) -> N
 
 
 def _isolation() -> tuple[str, str]:
-    from grader.sandbox import isolation_level
+    from grader.run.sandbox import isolation_level
 
     return isolation_level()
 
 
-def _validate(path: Path, sid: str, work: Path) -> tuple[str, RunRecord | None]:
+def _validate(
+    path: Path, sid: str, work: Path, contract: tuple[str, ...]
+) -> tuple[str, RunRecord | None]:
     """The content hash, and a record if the submission is refused (as a local run would).
 
     Whatever goes wrong here for one submission (a refusal, or the grader failing on it) is
     that submission's `sandbox_error`, never the batch's. `sid` is a safe id
     (`submission.safe_id`): short, and fit for a file name.
     """
-    from grader.submission import SubmissionError, content_hash, prepare
+    from grader.run.submission import SubmissionError, content_hash, prepare
 
     try:
         chash = content_hash(path)
@@ -565,7 +518,7 @@ def _validate(path: Path, sid: str, work: Path) -> tuple[str, RunRecord | None]:
     except OSError as exc:
         return chash, _refused(sid, chash, f"the grader could not check it: {exc.strerror}")
     try:
-        prepare(path, scratch / "code")
+        prepare(path, scratch / "code", contract)
     except SubmissionError as exc:
         return chash, _refused(sid, chash, f"submission refused: {exc}")
     except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 PHASE1_STATUSES = ("ok", "crash", "timeout", "memory", "output_limit", "sandbox_error")
 """How a submission's sandboxed run ended. None of them can ever turn into points."""
 
-PARTS = ("preprocessing", "mlp", "cnn", "training")
 """The parts of the assignment, in report order."""
 
 
@@ -58,7 +57,7 @@ class CheckResult:
     title: str
     """Short human title from the check's marker."""
     part: str
-    """Which part of the assignment it grades (one of PARTS)."""
+    """Which part of the assignment it grades (`AssignmentConfig.parts`)."""
     max_score: float
     """Points available."""
     score: float
@@ -78,10 +77,10 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class ModelReport:
-    """What the report shows of one trained model (the student's MLP or CNN)."""
+    """What the report shows of one trained model (one of the student's models)."""
 
     name: str
-    """`mlp` or `cnn`."""
+    """The model's name in the assignment's plan."""
     history: Mapping[str, Sequence[float]] = field(default_factory=dict)
     """Keras History: metric name -> one value per epoch."""
     test_accuracy: float | None = None
@@ -91,21 +90,21 @@ class ModelReport:
     confusion: tuple[tuple[int, ...], ...] = ()
     """Confusion matrix on the held-out test set: rows true class, columns predicted."""
     misclassified: tuple[Misclassified, ...] = ()
-    """A few wrongly classified test digits."""
+    """A few wrongly classified test examples (pictures only)."""
     layers: tuple[LayerRow, ...] = ()
     """Reference vs student, layer by layer."""
 
 
 @dataclass(frozen=True)
 class Misclassified:
-    """One test digit the student's model got wrong."""
+    """One test picture the student's model got wrong."""
 
     index: int
     """Index in the held-out test split."""
     true_label: int
     predicted: int
     png_base64: str
-    """The 28x28 digit as a base64 PNG (for an inline data: URI)."""
+    """The picture as a base64 PNG (for an inline data: URI)."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class SubmissionResult:
     id: str
     """The submission's id: its file or directory name without extension."""
     assignment: str
-    """The assignment's name (`mnist`)."""
+    """The assignment's name (its folder's under reference/)."""
     status: str
     """Phase-1 status, one of PHASE1_STATUSES."""
     status_detail: str = ""
@@ -148,8 +147,8 @@ def max_score(result: SubmissionResult) -> float:
 
 
 def part_scores(result: SubmissionResult) -> dict[str, tuple[float, float]]:
-    """Per part: (earned, available), in PARTS order, then any other part."""
-    totals: dict[str, list[float]] = {p: [0.0, 0.0] for p in PARTS}
+    """Per part: (earned, available), in the order of the checks (the assignment's)."""
+    totals: dict[str, list[float]] = {}
     for check in result.checks:
         earned, available = totals.setdefault(check.part, [0.0, 0.0])
         totals[check.part] = [earned + check.score, available + check.max_score]

@@ -12,15 +12,15 @@ import math
 
 import numpy as np
 
-from grader.architecture import (
+from grader.check.architecture import (
     active_steps,
     canonical_layers,
     compare,
     input_shape,
     output_activation,
 )
-from grader.artifacts import ArtifactError
-from grader.checking import (
+from grader.check.artifacts import ArtifactError
+from grader.check.checking import (
     CheckFailure,
     RunView,
     check_array_contract,
@@ -29,15 +29,15 @@ from grader.checking import (
     note,
     partial,
 )
-from grader.compile_settings import (
+from grader.check.compile_settings import (
     accuracy_metrics,
     loss_setting,
     metric_settings,
     optimizer_setting,
 )
-from grader.feedback import warning_hints
-from grader.keras_file import same_weights
-from grader.results import linear_credit
+from grader.check.feedback import warning_hints
+from grader.check.keras_file import same_weights
+from grader.report.results import linear_credit
 
 PROBE = 64
 """Rows used to compare predictions (softmax, save/load)."""
@@ -103,31 +103,33 @@ def _diagnose(actual: np.ndarray, expected: np.ndarray) -> str:
     return "Are the pixels in their original order (reshape, not transpose), divided by 255?"
 
 
-def check_one_hot(student: RunView, reference: RunView) -> None:
-    """one_hot(): exact ndarray, (n, classes), floats, exactly one 1 per row at the label."""
-    ref_info, ref_array = reference.output("one_hot")
-    info, array = student.output("one_hot")
+def check_categorical(student: RunView, reference: RunView, call: str) -> None:
+    """A call that encodes labels as one-hot rows: exact ndarray, (n, classes), floats,
+    exactly one 1 per row, in the label's column (the reference's encoding)."""
+    function = call.split(":")[0]
+    ref_info, ref_array = reference.output(call)
+    info, array = student.output(call)
     shape = tuple(info.get("shape", ()))
     expected_shape = tuple(ref_info["shape"])
     if info.get("exact_ndarray") and len(shape) == 1 and shape[0] == expected_shape[0]:
         fail(
-            f"one_hot() returned shape {shape}: the labels, not one-hot rows. Expected "
+            f"{function}() returned shape {shape}: the labels, not one-hot rows. Expected "
             f"{expected_shape}: one row per label with 1.0 in the label's column, 0.0 elsewhere "
             "(keras.utils.to_categorical does this)."
         )
     check_array_contract(
-        info, array, "one_hot", expected_shape,
+        info, array, function, expected_shape,
         dtype_hint="one-hot rows are floats: keras.utils.to_categorical(labels, num_classes) "
         "gives them, or add .astype('float32')",
     )  # fmt: skip
     if not np.isin(array, (0.0, 1.0)).all() or not (array.sum(axis=1) == 1).all():
-        fail("one_hot() rows must hold exactly one 1.0 and zeros elsewhere; some rows do not.")
+        fail(f"{function}() rows must hold exactly one 1.0 and zeros elsewhere; some rows do not.")
     labels = ref_array.argmax(axis=1)
     wrong = np.flatnonzero(array.argmax(axis=1) != labels)
     if wrong.size:
         i = int(wrong[0])
         fail(
-            f"one_hot() puts the 1.0 in the wrong column for {wrong.size} labels: label "
+            f"{function}() puts the 1.0 in the wrong column for {wrong.size} labels: label "
             f"{labels[i]} became a 1 in column {int(array[i].argmax())}."
         )
 
@@ -147,7 +149,7 @@ def check_input_shape(student: RunView, reference: RunView, kind: str) -> None:
     expected = input_shape(reference.model(kind))
     actual = input_shape(student.model(kind))
     if expected != actual:
-        for hint in warning_hints(student.call(f"build_{kind}"), input_shape=expected):
+        for hint in warning_hints(student.call(student.builder(kind)), input_shape=expected):
             note(f"Hint: {hint}")
         fail(f"your {kind.upper()} takes inputs of shape {actual}; expected {expected}.")
 
@@ -222,7 +224,11 @@ def check_output_shapes(student: RunView, reference: RunView, kind: str) -> None
         if row.matches or row.expected is None or row.actual is None:
             continue
         hint = ""
-        if kind == "cnn" and "Conv2D" in row.actual.kind and "same" not in row.actual.kind:
+        if (
+            "Conv2D" in row.actual.kind
+            and "same" not in row.actual.kind
+            and "same" in (row.expected.kind or "")
+        ):
             hint = (
                 " Without padding='same' each 3x3 convolution trims a pixel from every "
                 "border, so the images shrink."
@@ -292,19 +298,19 @@ def check_softmax_output(student: RunView, reference: RunView, kind: str) -> Non
 
 
 def _compile_config(run: RunView, kind: str) -> dict:
-    """The compile settings of the model build_<kind>() returned, read on the trusted side
+    """The compile settings of the model its builder returned, read on the trusted side
     from the Keras model file saved right after the build ({} when it was not compiled).
 
     Raises:
         CheckFailure: there is no readable file (the reason says why).
     """
-    run.require(f"build_{kind}")
+    run.require(run.builder(kind))
     try:
         config = run.keras_file(kind, "built").compile_config
     except ArtifactError as exc:
         fail(
             f"the grader could not read the {kind.upper()}'s compile settings from the model "
-            f"file saved after build_{kind}(): {exc}"
+            f"file saved after {run.builder(kind)}(): {exc}"
         )
     return dict(config or {})
 
@@ -312,7 +318,8 @@ def _compile_config(run: RunView, kind: str) -> dict:
 def check_compile(student: RunView, reference: RunView, kind: str) -> None:
     mine, ref = _compile_config(student, kind), _compile_config(reference, kind)
     if not mine.get("optimizer"):
-        fail(f"build_{kind}() returned a model that is not compiled: call model.compile(...).")
+        builder = student.builder(kind)
+        fail(f"{builder}() returned a model that is not compiled: call model.compile(...).")
     loss, ref_loss = loss_setting(mine.get("loss")), loss_setting(ref.get("loss"))
     problems = []
     if loss.name != ref_loss.name:
@@ -357,15 +364,15 @@ def each_model(student: RunView, kinds, check) -> None:
     graded, missing = [], {}
     for kind in kinds:
         trained = student.call(f"train:{kind}")
-        if student.call(f"build_{kind}").get("status") != "ok":
-            missing[kind] = f"build_{kind}() gave no model to train"
+        if student.call(student.builder(kind)).get("status") != "ok":
+            missing[kind] = f"{student.builder(kind)}() gave no model to train"
         elif trained.get("status") == "skipped":
             missing[kind] = str(trained.get("why") or "it was not trained")
         else:
             graded.append(kind)
     if not graded:
         kind = kinds[0]
-        student.require(f"build_{kind}")  # fails, saying why
+        student.require(student.builder(kind))  # fails, saying why
         student.require(f"train:{kind}")
     for why in missing.values():
         note(f"checked on the {', '.join(k.upper() for k in graded)} only: {why}.")
@@ -614,13 +621,13 @@ def check_accuracy(
     student: RunView, reference: RunView, kind: str, labels: np.ndarray, margin: float, band: float
 ) -> None:
     """Test accuracy of the student's own pipeline vs the reference's under the same budget."""
-    if student.call(f"build_{kind}").get("status") != "ok":
+    if student.call(student.builder(kind)).get("status") != "ok":
         try:
-            student.require(f"build_{kind}")
+            student.require(student.builder(kind))
         except CheckFailure as failure:
             fail(
-                f"your build_{kind}() gave no model, so there is no {kind.upper()} of yours "
-                "to measure.\n" + failure.message
+                f"your {student.builder(kind)}() gave no model, so there is no {kind.upper()} "
+                "of yours to measure.\n" + failure.message
             )
     substituted = student.artifacts.fallbacks(f"predict:{kind}") if student.artifacts else []
     if substituted:

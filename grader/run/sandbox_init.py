@@ -1,7 +1,7 @@
-"""The sandbox's init: trusted, standard library only, run by grader/sandbox.py.
+"""The sandbox's init: trusted, standard library only, run by grader/run/sandbox.py.
 
 With full isolation it is PID 1 of fresh mount, pid, net, ipc, uts and cgroup namespaces,
-still root, already inside the run's own cgroup (memory, pids, CPU: grader/sandbox.py puts it
+still root, already inside the run's own cgroup (memory, pids, CPU: grader/run/sandbox.py puts it
 there before it starts). It builds a minimal root file system: system libraries; the Python
 image (the interpreter, its standard library and site-packages WITHOUT the grader, bound at
 /opt/python); copies of the runner, the plan, the inputs and the student's code in small
@@ -18,7 +18,7 @@ limits) back to the host job directory and writes `sandbox.json`.
 With limited isolation (not root, no namespaces) it does the same supervision with rlimits,
 a process group and a timeout, and no file-system or network isolation.
 
-Usage: python -I sandbox_init.py CONFIG.json (grader/sandbox.py passes this file and the
+Usage: python -I sandbox_init.py CONFIG.json (grader/run/sandbox.py passes this file and the
 config as inherited descriptors, `python -I /dev/fd/3 /dev/fd/4`, so that no host path shows
 in the init's command line).
 """
@@ -58,7 +58,7 @@ CPU_GRACE_SECONDS = 5
 """Hard CPU limit above the soft one: the kernel sends SIGXCPU (-> status timeout) at the soft
 limit; with both equal it sends SIGKILL first, and the run would look like a crash."""
 PYTHON_MOUNT = "/opt/python"
-"""Where the Python image (grader/sandbox.py: `python_image`) is bound, read-only."""
+"""Where the Python image (grader/run/sandbox.py: `python_image`) is bound, read-only."""
 STAGE_MAX_ENTRIES = 1_000
 STAGE_MAX_DEPTH = 16
 """Bounds of the copy of the student's code into /submission (the grader prepared it: at most
@@ -199,7 +199,6 @@ def build_root(cfg: dict) -> str:
         "runner.py": cfg["runner"],
         "plan.json": cfg["plan"],
         "inputs.npz": cfg["inputs"],
-        **{f"fallback_{k}.json": v for k, v in cfg.get("fallback_models", {}).items()},
     }
     stage(f"{root}/sandbox", files)
     stage(f"{root}/submission", {}, {"": cfg["submission"]})
@@ -252,7 +251,8 @@ def child_env(cfg: dict, home: str, tmp: str) -> dict:
         "KERAS_BACKEND": "tensorflow",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         # oneDNN's kernels: deterministic on one machine (with op determinism and fixed
-        # threads) and 1.5x faster than TensorFlow's own for the CNN (benchmarks/README.md).
+        # threads) and 1.5x faster than TensorFlow's own for a small convolutional network
+        # (benchmarks/README.md).
         "TF_ENABLE_ONEDNN_OPTS": "1",
         "OMP_NUM_THREADS": str(cfg["threads"]),
         "CUDA_VISIBLE_DEVICES": "",

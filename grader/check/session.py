@@ -12,7 +12,6 @@ add to the wall time.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import signal
@@ -22,7 +21,8 @@ from pathlib import Path
 
 from grader.config import AssignmentConfig
 from grader.errors import GraderError
-from grader.phase1 import RunRecord
+from grader.processes import die_with_parent
+from grader.run.local import RunRecord
 
 SESSION_SIZE = 200
 """Submissions per pytest session: one session keeps each student's rebuilt models and
@@ -144,10 +144,6 @@ def _exit_reason(code: int) -> str:
     return f"exit code {code}"
 
 
-def _die_with_parent() -> None:
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: never outlive the grader
-
-
 def start_session(
     config: AssignmentConfig,
     budget_name: str,
@@ -185,7 +181,7 @@ def start_session(
     argv = [
         sys.executable, "-m", "pytest", str(config.checks_dir),
         "-c", str(ini), "--rootdir", str(config.checks_dir),
-        "-p", "grader.plugin", "--grader-plan", str(plan_path),
+        "-p", "grader.check.plugin", "--grader-plan", str(plan_path),
         "-p", "no:cacheprovider", "-q", "--no-header", "-rN", "--tb=no",
         "-W", "ignore::DeprecationWarning", "-W", "ignore::UserWarning",
     ]  # fmt: skip
@@ -198,7 +194,7 @@ def start_session(
         stderr=subprocess.STDOUT,
         env=env,
         stdin=subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     if not pending:
         (work / DONE_MARKER).write_text("done\n")

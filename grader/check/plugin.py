@@ -1,6 +1,6 @@
 """The pytest plugin that turns an assignment's checks into grades (phase 2, TRUSTED).
 
-Loaded with `-p grader.plugin --grader-plan PLAN.json`. It:
+Loaded with `-p grader.check.plugin --grader-plan PLAN.json`. It:
 - validates every check's `@pytest.mark.check(points=..., title=..., visibility=..., part=...)`
   when it is collected (unknown keyword, missing or negative points, duplicate title: a
   collection error naming the check);
@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checking import CheckFailure, Partial, RunView, take_notes
-from grader.results import PARTS
+from grader.check.checking import CheckFailure, Partial, RunView, take_notes
 
 MARKER = "check"
 MARKER_KEYS = {"points", "title", "visibility", "part"}
@@ -81,8 +80,8 @@ def declaration_of(function, module_name: str, where: str) -> Declaration:
         )
     default_part = module_name.rsplit(".", 1)[-1].removeprefix("test_")
     part = mark.kwargs.get("part", default_part)
-    if part not in PARTS:
-        raise CheckDeclarationError(f"{where}: part={part!r} must be one of {', '.join(PARTS)}")
+    if not isinstance(part, str) or not part.isidentifier():
+        raise CheckDeclarationError(f"{where}: part={part!r} must be a name")
     return Declaration(float(points), title.strip(), visibility, part)
 
 
@@ -113,7 +112,10 @@ class GradingSession:
         self.order = {sid: i for i, sid in enumerate(self.entries)}
         self.views: dict[str, RunView] = {}
         self.model_reports: dict[str, list] = {}
-        self.reference_view = _view(self.plan["reference"])
+        from grader.config import load_config
+
+        self.assignment_plan = load_config(self.plan["assignment"]).plan
+        self.reference_view = _view(self.plan["reference"], self.assignment_plan)
         self._context = None
         self.exitstatus: int | None = None
         self._spent: dict[str, float] = {}
@@ -121,7 +123,8 @@ class GradingSession:
     def view(self, sid: str) -> RunView:
         """The submission's view, waiting for its phase-1 record if it is still running."""
         if sid not in self.views:
-            self.views[sid] = _resolve(self.entries[sid], self.plan.get("phase1_done"))
+            marker = self.plan.get("phase1_done")
+            self.views[sid] = _resolve(self.entries[sid], marker, self.assignment_plan)
         return self.views[sid]
 
     # ---- collection --------------------------------------------------------------------
@@ -225,7 +228,7 @@ class GradingSession:
 
     def _finish_student(self, sid: str) -> None:
         """Model reports for the report, then free the student's models and predictions."""
-        from grader.model_report import build_model_report
+        from grader.report.model_report import build_model_report
 
         context = self._context
         if context is None or sid in self.model_reports:
@@ -235,10 +238,11 @@ class GradingSession:
             asdict(
                 build_model_report(
                     kind, view, self.reference_view, context.x_test, context.y_test,
-                    context.reference_accuracy(kind),
+                    context.reference_accuracy(kind), context.config.data.classes,
+                    context.config.data.images,
                 )
             )
-            for kind in ("mlp", "cnn")
+            for kind in context.config.plan.model_names
         ]  # fmt: skip
         view.release()
 
@@ -334,7 +338,8 @@ class GradingSession:
             out["submissions"][sid] = self._submission(sid)
         if self._context is not None:
             out["reference"] = {
-                kind: self._context.reference_accuracy(kind) for kind in ("mlp", "cnn")
+                kind: self._context.reference_accuracy(kind)
+                for kind in self._context.config.plan.model_names
             }
         path = Path(self.plan["results"])
         tmp = path.with_suffix(".tmp")
@@ -367,31 +372,32 @@ def _skip_reason(report) -> str:
         return "skipped"
 
 
-def _resolve(entry: dict, done_marker: str | None) -> RunView:
+def _resolve(entry: dict, done_marker: str | None, plan) -> RunView:
     """A view from a plan entry; an entry naming a record file waits for phase 1 to write it."""
     record = entry.get("record")
     if not record:
-        return _view(entry)
+        return _view(entry, plan)
     path = Path(record)
     while True:
         finished = done_marker is None or Path(done_marker).exists()
         try:
             data = json.loads(path.read_text())
-            return _view({**data, "id": entry["id"]})
+            return _view({**data, "id": entry["id"]}, plan)
         except FileNotFoundError:
             if finished:
                 return _view(
                     {"id": entry["id"], "status": "sandbox_error",
-                     "detail": "phase 1 left no record for this submission"}
+                     "detail": "phase 1 left no record for this submission"}, plan,
                 )  # fmt: skip
         except ValueError:
             pass  # records are written atomically; a bad one is not ours to fix: wait
         time.sleep(0.1)
 
 
-def _view(entry: dict) -> RunView:
+def _view(entry: dict, plan) -> RunView:
     out_dir = entry.get("out_dir")
     return RunView(
+        plan=plan,
         id=entry["id"],
         status=entry.get("status", "ok"),
         detail=entry.get("detail", ""),
@@ -406,18 +412,17 @@ class _Context:
 
     def __init__(self, plan: dict, reference: RunView) -> None:
         from grader.config import load_config
-        from grader.data import load_mnist
-        from grader.runner import seed_everything
+        from grader.data import load_data
 
         self.config = load_config(plan["assignment"])
         self.budget = self.config.budget(plan["budget"])
-        seed_everything(self.config.seed, self.config.threads)
-        (_, _), (x_test, y_test) = load_mnist(plan["data"])
+        _seed(self.config.seed, self.config.threads)
+        (_, _), (x_test, y_test) = load_data(self.config, plan["data"])
         self.x_test = x_test
         self.y_test = np.asarray(y_test, dtype=np.int64)
         self._reference = reference
         self._accuracy: dict[str, float | None] = {}
-        set_model_budgets(reference)
+        set_model_budgets(reference, self.config.plan.model_names)
 
     def reference_accuracy(self, kind: str) -> float | None:
         if kind not in self._accuracy:
@@ -428,11 +433,29 @@ class _Context:
         return self._accuracy[kind]
 
 
-def set_model_budgets(reference: RunView, kinds=("mlp", "cnn")) -> None:
+def _seed(seed: int, threads: int) -> None:
+    """Seed this (trusted) process and fix TensorFlow's threads, as the sandbox does."""
+    import random
+
+    import keras
+    import tensorflow as tf
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass  # TensorFlow already initialised in this process: the first setting holds
+    tf.config.experimental.enable_op_determinism()
+
+
+def set_model_budgets(reference: RunView, kinds: tuple[str, ...]) -> None:
     """Bound what a student's model may cost to rebuild and run: a multiple of the
-    reference's layers, parameters and FLOPs (grader/model_budget.py)."""
-    from grader import artifacts
-    from grader.model_budget import Budget, estimate
+    reference's layers, parameters and FLOPs (grader/check/model_budget.py)."""
+    from grader.check import artifacts
+    from grader.check.model_budget import Budget, estimate
 
     for kind in kinds:
         try:

@@ -21,30 +21,31 @@ from pathlib import Path
 import numpy as np
 
 from grader import __version__
-from grader.artifacts import ArtifactError, Artifacts
+from grader.check.artifacts import ArtifactError, Artifacts
 from grader.config import AssignmentConfig, Budget
+from grader.fileio import link_or_copy
 from grader.machine import cpu_family
-from grader.sandbox import RunOutcome, run_job
-from grader.submission import PreparedSubmission, SubmissionError, prepare
-
-PROBE_LABELS = np.array(
-    [5, 0, 4, 1, 9, 2, 1, 3, 1, 4, 3, 5, 3, 6, 1, 7, 2, 8, 6, 9, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-    dtype=np.uint8,
+from grader.run.sandbox import RunOutcome, run_job
+from grader.run.submission import (
+    PreparedSubmission,
+    SubmissionError,
+    content_hash_or_empty,
+    prepare,
 )
-"""The fixed labels every submission's one_hot() encodes (MNIST's first 20, then 0..9)."""
 
-FALLBACK_ARRAYS = {"fb_onehot_train": "one_hot:train"}
-"""Reference outputs that stand in where a student's step failed. Only the training labels:
-no reference output that a check compares with (preprocessed images) and no reference model
-ever enters a sandbox, where student code could hand it back as its own (issue 12)."""
-EXPECTED_SHAPES = {
-    "fb_flat_train": "flatten_and_scale",
-    "fb_flat_test": "flatten_and_scale:test",
-    "fb_cnn_train": "reshape_for_cnn",
-    "fb_cnn_test": "reshape_for_cnn:test",
-}
-"""Shapes (not values) of the reference's preprocessing outputs: how the runner tells a
-contract-shaped array from another shape (`shape_<key>` in the inputs)."""
+
+def stand_ins(config: AssignmentConfig) -> tuple[dict[str, str], dict[str, str]]:
+    """Which reference outputs enter the students' inputs, by input key.
+
+    Returns (values, shapes): the reference's output of each labels call (`labels_of`),
+    which stands in where a student's encoding is unusable, and the shapes, never the
+    values, of the outputs that feed a model (`shape = "reference"`): how the harness tells
+    a contract-shaped array from another shape. No reference output that a check compares
+    with and no reference model ever enters a sandbox, where student code could hand it
+    back as its own (issue 12)."""
+    values = {f"fb:{c.name}": c.name for c in config.plan.calls if c.labels_of}
+    shapes = {f"shape:{c.name}": c.name for c in config.plan.calls if c.shape == "reference"}
+    return values, shapes
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,20 @@ class RunRecord:
         return {**self.__dict__, "out_dir": str(self.out_dir) if self.out_dir else None}
 
 
-def training_inputs(split, budget: Budget) -> dict[str, np.ndarray]:
-    """What every run gets: the first `train_samples` training images and labels, test images."""
+def training_inputs(split, budget: Budget, config: AssignmentConfig) -> dict[str, np.ndarray]:
+    """What every run gets: the first `train_samples` training examples and labels, the test
+    examples (never their labels), and the plan's constant inputs."""
     (x_train, y_train), (x_test, _labels_never_leave) = split
     n = min(budget.train_samples, len(x_train))
+    constants = {}
+    for name, values in config.plan.inputs.items():
+        whole = all(isinstance(v, int) for v in values)
+        constants[name] = np.asarray(values, dtype=y_train.dtype if whole else np.float32)
     return {
         "x_train": np.ascontiguousarray(x_train[:n]),
         "y_train": np.ascontiguousarray(y_train[:n]),
         "x_test": np.ascontiguousarray(x_test),
-        "probe_labels": PROBE_LABELS,
+        **constants,
     }
 
 
@@ -97,7 +103,9 @@ def reference_key(config: AssignmentConfig, budget: Budget, data_label: str) -> 
     # The environment too: another venv (other TensorFlow) must not reuse this run, nor may
     # another CPU family (oneDNN's kernels, and so the last digits of training, differ).
     environment = (sys.prefix, sys.version, cpu_family())
+    plan = (repr(config.plan), repr(dict(config.contract)), repr(config.data))
     settings = (data_label, repr(budget), config.seed, config.threads, __version__, environment)
+    settings += plan
     digest.update(repr(settings).encode())
     # The runner and the sandbox's init (which sets the runner's environment: threads, oneDNN).
     for name in ("runner.py", "sandbox_init.py"):
@@ -126,7 +134,7 @@ def run_reference(
 
     The run is cached (see `reference_cache`), so grading another class, or the same class
     into a fresh OUT, does not train the reference again. Leaves `work/inputs.npz` (with the
-    reference's outputs as fallbacks) and `work/fallback_{mlp,cnn}.json` for the students.
+    reference's stand-ins, see `stand_ins`) for the students.
     """
     key = reference_key(config, budget, data_label)
     cached = reference_cache() / key[:24]
@@ -136,21 +144,11 @@ def run_reference(
     record = RunRecord(**{**data, "out_dir": cached / "job" / "out", "notes": ()})
     work.mkdir(parents=True, exist_ok=True)
     for name in ("inputs.npz",):
-        _link_or_copy(cached / name, work / name)
+        link_or_copy(cached / name, work / name)
     stamp = work / "_reference" / "key.json"
     stamp.parent.mkdir(exist_ok=True)
     stamp.write_text(json.dumps({"key": key, "cache": str(cached)}))
     return record
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
 
 
 def _build_reference(
@@ -160,15 +158,15 @@ def _build_reference(
     dest.parent.mkdir(parents=True, exist_ok=True)
     ref_dir = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
-        base = training_inputs(split, budget)
+        base = training_inputs(split, budget, config)
         ref_inputs = write_inputs(ref_dir / "reference-inputs.npz", base)
-        prepared = prepare(config.root, ref_dir / "code", modules_only=True)
+        prepared = prepare(config.root, ref_dir / "code", config.modules, modules_only=True)
         outcome = run_job(
             job_dir=ref_dir / "job",
             submission_dir=prepared.directory,
             modules=prepared.modules,
             inputs=ref_inputs,
-            fallback_models={},
+            plan=config.plan_json(),
             budget=budget,
             limits=config.limits,
             seed=config.seed,
@@ -184,12 +182,13 @@ def _build_reference(
             )
         artifacts = Artifacts(outcome.out_dir)
         fallbacks = {}
+        values, shapes = stand_ins(config)
         try:
-            for key_name, call in FALLBACK_ARRAYS.items():
+            for key_name, call in values.items():
                 fallbacks[key_name] = artifacts.array(call).astype(np.float32)
-            for key_name, call in EXPECTED_SHAPES.items():
+            for key_name, call in shapes.items():
                 shape = artifacts.result(call)["shape"]
-                fallbacks[f"shape_{key_name}"] = np.asarray(shape, dtype=np.int64)
+                fallbacks[key_name] = np.asarray(shape, dtype=np.int64)
         except (ArtifactError, KeyError, TypeError) as exc:
             raise ReferenceFailed(f"the reference's artifacts are incomplete: {exc}") from None
         write_inputs(ref_dir / "inputs.npz", {**base, **fallbacks})
@@ -212,12 +211,6 @@ class ReferenceFailed(Exception):
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(f"{message}" + (f" (hint: {hint})" if hint else ""))
-
-
-def fallback_models(work: Path) -> dict[str, Path]:
-    """No reference model enters a sandbox (issue 12): a student whose builder fails has no
-    model to train, and the training checks use their other model."""
-    return {}
 
 
 def run_dir(work: Path, sid: str) -> Path:
@@ -244,18 +237,18 @@ def run_student(
     job.mkdir(parents=True)
     started = time.monotonic()
     try:
-        prepared = prepare(source, job / "code")
+        prepared = prepare(source, job / "code", config.modules)
     except SubmissionError as exc:
         return RunRecord(
-            sid, "sandbox_error", f"submission refused: {exc}", "none", _hash(source), None,
-            round(time.monotonic() - started, 3),
+            sid, "sandbox_error", f"submission refused: {exc}", "none",
+            content_hash_or_empty(source), None, round(time.monotonic() - started, 3),
         )  # fmt: skip
     outcome = run_job(
         job_dir=job / "job",
         submission_dir=prepared.directory,
         modules=prepared.modules,
         inputs=work / "inputs.npz",
-        fallback_models=fallback_models(work),
+        plan=config.plan_json(),
         budget=budget,
         limits=config.limits,
         seed=config.seed,
@@ -264,15 +257,6 @@ def run_student(
         environment=config.environment.modules,
     )
     return _record(sid, prepared, outcome)
-
-
-def _hash(source: Path) -> str:
-    from grader.submission import content_hash
-
-    try:
-        return content_hash(source)
-    except OSError:
-        return ""
 
 
 def _record(sid: str, prepared: PreparedSubmission, outcome: RunOutcome) -> RunRecord:

@@ -8,7 +8,9 @@ The reference (`reference/<name>/*.py`) marks its solution code with comment lin
 
 `generate_assignment` writes, for every reference module holding such blocks, a stub module
 in which each block has become one `raise NotImplementedError(...)` line; a notebook holding
-the same stubs with explanations around them; and a README. Everything else (module
+the same stubs with explanations around them; and a README. The explanations are the
+assignment's own, from `reference/<name>/notebook.toml` (see `load_notebook_text`); without that
+file the notebook explains each function with its docstring alone. Everything else (module
 docstrings, imports, signatures, docstrings) is copied verbatim, so the student-facing contract
 is the reference's by construction. The output is deterministic: regenerating it reproduces
 the committed `assignments/<name>/` byte for byte.
@@ -21,6 +23,7 @@ import io
 import re
 import sys
 import tokenize
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,7 @@ from nbformat import v4
 
 from grader.config import load_config
 from grader.errors import GraderError
+from grader.pysource import first_line
 
 BEGIN = "# BEGIN SOLUTION"
 """The comment line that opens a solution block."""
@@ -66,10 +70,11 @@ def generate_assignment(reference_dir: Path, dest: Path) -> list[Path]:
     Writes `dest/<module>.py` for every `*.py` directly in `reference_dir` that holds solution
     blocks, `dest/<name>.ipynb` (named after `reference_dir`) and `dest/README.md` (with the
     reference's `GRADING.md` appended, when it has one: what is accepted and what costs what).
+    The notebook's prose is the reference's `notebook.toml`, when it has one.
 
     Args:
-        reference_dir: the reference solution, e.g. `reference/mnist`.
-        dest: the output directory, e.g. `assignments/mnist`; created if missing.
+        reference_dir: the reference solution, e.g. `reference/<name>`.
+        dest: the output directory, e.g. `assignments/<name>`; created if missing.
 
     Returns:
         The files written, stub modules first (in notebook order), then notebook and README.
@@ -77,7 +82,8 @@ def generate_assignment(reference_dir: Path, dest: Path) -> list[Path]:
 
     Raises:
         GraderError: a solution marker is unbalanced, nested, outside a function or would
-            leave invalid code; the message names the file and the line.
+            leave invalid code (the message names the file and the line), or `notebook.toml`
+            is malformed or does not match the reference (the message names the file and key).
     """
     reference_dir, dest = Path(reference_dir), Path(dest)
     if not reference_dir.is_dir():
@@ -97,14 +103,15 @@ def generate_assignment(reference_dir: Path, dest: Path) -> list[Path]:
             f"no '{BEGIN}' block in any *.py of {reference_dir}",
             "mark the code students must write with solution markers",
         )
-    text = _TEXTS.get(reference_dir.name)
+    text = load_notebook_text(reference_dir)
     modules = _in_notebook_order(modules, text, reference_dir)
+    text = text or _generic_text(modules)
     settings = reference_dir / "assignment.toml"
     title = load_config(settings).title if settings.is_file() else reference_dir.name
     notebook = f"{reference_dir.name}.ipynb"
     outputs = {f"{m.name}.py": m.stub for m in modules}
     outputs[notebook] = build_notebook(modules, title, notebook, text)
-    outputs["README.md"] = _readme(modules, title, notebook)
+    outputs["README.md"] = _readme(modules, title, notebook, text.submit_note)
     grading = reference_dir / "GRADING.md"  # the assignment's own: styles, deviations, env
     if grading.is_file():
         outputs["README.md"] += "\n" + grading.read_text(encoding="utf-8")
@@ -158,7 +165,7 @@ def make_stub(path: Path) -> StubModule | None:
     stub_lines = stub.splitlines(keepends=True)
     held = {b[3].split(".")[0] for b in blocks}
     units = tuple(
-        (node.name, "".join(stub_lines[_start(node) - 1 : node.end_lineno]).rstrip("\n"))
+        (node.name, "".join(stub_lines[first_line(node) - 1 : node.end_lineno]).rstrip("\n"))
         for node in stub_tree.body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         and node.name in held
@@ -179,11 +186,6 @@ def _parse(source: str, path: Path, what: str) -> ast.Module:
             f"{path}:{exc.lineno}: {what} is not valid Python ({exc.msg})",
             "fix the reference so that it imports, then generate again",
         ) from None
-
-
-def _start(node: ast.stmt) -> int:
-    """First line of a statement, decorators included."""
-    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
 
 
 def _find_blocks(source: str, tree: ast.Module, path: Path) -> list[tuple[int, int, str, str]]:
@@ -248,7 +250,8 @@ def _find_blocks(source: str, tree: ast.Module, path: Path) -> list[tuple[int, i
 def _function_extents(tree: ast.Module, last_line: int) -> list[tuple[str, ast.AST, int]]:
     """(qualified name, node, last line) of every function; comments up to the next statement
     that is not indented deeper than the `def` belong to the function."""
-    starts = sorted((_start(n), n.col_offset) for n in ast.walk(tree) if isinstance(n, ast.stmt))
+    statements = [n for n in ast.walk(tree) if isinstance(n, ast.stmt)]
+    starts = sorted((first_line(n), n.col_offset) for n in statements)
     result = []
 
     def visit(node: ast.AST, prefix: str) -> None:
@@ -293,10 +296,10 @@ def _enclosing(functions: list, line: int, indent: str, path: Path) -> str:
 def _check_statements(tree: ast.Module, begin: int, end: int, indent: str, path: Path) -> None:
     """Every statement that starts in the block must end in it, indented at least as deep."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and begin < _start(node) < end:
+        if isinstance(node, ast.stmt) and begin < first_line(node) < end:
             if node.end_lineno >= end or node.col_offset < len(indent):
                 raise GraderError(
-                    f"{path}:{_start(node)}: this statement does not fit in the solution block "
+                    f"{path}:{first_line(node)}: this statement does not fit in the solution block "
                     f"of lines {begin}-{end}",
                     "a block must hold whole statements, indented like its markers",
                 )
@@ -343,15 +346,24 @@ def _mark_unused_imports(source: str, used: set[str]) -> str:
 def _in_notebook_order(
     modules: list[StubModule], text: NotebookText | None, reference_dir: Path
 ) -> list[StubModule]:
+    """`modules` in the order of `text`, which must match their names and functions."""
     if text is None:
         return modules
-    have = {u for m in modules for u, _ in m.units}
-    if set(text.order) != {m.name for m in modules} or set(text.sections) != have:
+    where = reference_dir / NOTEBOOK_TEXT
+    names = sorted(m.name for m in modules)
+    if text.order and sorted(text.order) != names:
         raise GraderError(
-            f"the notebook text for {reference_dir.name} in grader/assign.py does not match "
-            f"{reference_dir}: it explains {sorted(text.sections)}, the reference {sorted(have)}",
-            "update the text in grader/assign.py to the reference's modules and functions",
+            f"{where}: order lists {sorted(text.order)}, the reference's modules are {names}",
+            "list each module of the reference once, in the order the notebook shows them",
         )
+    have = sorted(u for m in modules for u, _ in m.units)
+    if text.sections and sorted(text.sections) != have:
+        raise GraderError(
+            f"{where}: sections explain {sorted(text.sections)}, the functions to write: {have}",
+            "give each function with a solution block one [sections.<function>] table",
+        )
+    if not text.order:
+        return modules
     return sorted(modules, key=lambda m: text.order.index(m.name))
 
 
@@ -395,7 +407,7 @@ def build_notebook(
     """
     text = text or _generic_text(modules)
     cells = [v4.new_markdown_cell(f"# {title}\n\n{text.intro}", id="intro")]
-    cells.append(v4.new_markdown_cell(text.setup_intro, id="setup-about"))
+    cells.append(v4.new_markdown_cell(text.setup_markdown, id="setup-about"))
     setup = "\n\n".join(_setup_imports(modules))
     if text.setup_code:
         setup += "\n\n" + text.setup_code
@@ -417,7 +429,8 @@ def build_notebook(
     used = _names_used([ast.parse(code) for code in code_cells[1:] + [text.setup_code]])
     cells.append(v4.new_code_cell(_mark_unused_imports(setup, used), id="setup"))
     cells += body
-    cells.append(v4.new_markdown_cell(_check_and_submit(modules, notebook), id="submit"))
+    submit = _check_and_submit(modules, notebook, text.submit_note)
+    cells.append(v4.new_markdown_cell(submit, id="submit"))
     nb = v4.new_notebook(
         cells=cells,
         metadata={
@@ -429,8 +442,9 @@ def build_notebook(
     return nbformat.writes(nb).rstrip("\n") + "\n"
 
 
-def _check_and_submit(modules: list[StubModule], notebook: str) -> str:
-    """Markdown shared by the notebook's last cell and the README: how to check and submit."""
+def _check_and_submit(modules: list[StubModule], notebook: str, note: str) -> str:
+    """Markdown shared by the notebook's last cell and the README: how to check and submit,
+    ending with the assignment's `note` on what the final grading measures."""
     files = ", ".join(f"`{m.name}.py`" for m in modules)
     return f"""## Check your work, then submit
 
@@ -451,16 +465,15 @@ Submit **one** of:
 - a `.zip` of any of these.
 
 Keep every function's name and parameters exactly as given: the grader calls them by name.
-The final grading trains your networks with its own budget and measures their accuracy on
-test digits whose labels your code never sees.
+{note}
 """
 
 
-def _readme(modules: list[StubModule], title: str, notebook: str) -> str:
+def _readme(modules: list[StubModule], title: str, notebook: str, note: str) -> str:
     todo = "\n".join(
         f"- `{m.name}.py`: " + ", ".join(f"`{name}`" for name, _ in m.units) for m in modules
     )
-    return f"""<!-- Generated from the reference solution by grader/assign.py: do not edit. -->
+    return f"""<!-- Generated from the reference solution by `grader assign`: do not edit. -->
 # {title}
 
 ## What to do
@@ -474,195 +487,111 @@ docstring above it.
 Work in the notebook `{notebook}` (it explains every step and holds the same functions) or
 directly in the `.py` files, whichever you prefer.
 
-{_check_and_submit(modules, notebook)}"""
+{_check_and_submit(modules, notebook, note)}"""
+
+
+NOTEBOOK_TEXT = "notebook.toml"
+"""The file of a reference directory that holds its notebook's prose."""
 
 
 @dataclass(frozen=True)
 class NotebookText:
-    """The prose of one assignment's notebook, keyed by reference directory name in `_TEXTS`."""
+    """The prose of one assignment's notebook: its reference's `notebook.toml`."""
 
     intro: str
     """Markdown after the title: the background students need."""
-    setup_intro: str
+    setup_markdown: str
     """Markdown before the setup cell."""
     setup_code: str
     """Code run after the imports of the setup cell (loading the data)."""
     order: tuple[str, ...]
-    """Module names in the order the notebook presents them."""
+    """Module names in the order the notebook presents them (empty: the reference's order)."""
     sections: dict[str, tuple[str, str]]
     """Per function: (markdown explaining it, "try it" code run after it, or "")."""
+    submit_note: str
+    """The last paragraph of the check-and-submit text: what the final grading measures."""
+
+
+_GENERIC = {
+    "intro": "Write the body of each function below, replacing its "
+    "`raise NotImplementedError(...)` line.",
+    "setup_markdown": "Run this cell first: it imports what the functions use.",
+    "setup_code": "",
+    "submit_note": "The final grading trains your networks with its own budget and measures "
+    "their accuracy on\ntest data whose labels your code never sees.",
+}
+"""The prose of a notebook whose reference says nothing else (no file, or a key left out)."""
+_SECTION_KEYS = ("markdown", "try")
+_LITERAL_HINT = "write Markdown and code as literal strings: key = '''...'''"
 
 
 def _generic_text(modules: list[StubModule]) -> NotebookText:
     """Prose for a reference with no hand-written text: its own docstrings."""
-    return NotebookText(
-        intro="Write the body of each function below, replacing its "
-        "`raise NotImplementedError(...)` line.",
-        setup_intro="Run this cell first: it imports what the functions use.",
-        setup_code="",
-        order=tuple(m.name for m in modules),
-        sections={},
-    )
+    return NotebookText(order=tuple(m.name for m in modules), sections={}, **_GENERIC)
 
 
-_MNIST_INTRO = """\
-In this assignment you teach a computer to read handwritten digits. You write the handful of
-functions a Keras classification project is made of: preparing the data, building two networks,
-training, evaluating and saving them. Each function is graded on its own, so keep its name and
-parameters exactly as given.
+def load_notebook_text(reference_dir: Path) -> NotebookText | None:
+    """Read the notebook prose of a reference from its `notebook.toml`.
 
-## The data
+    The file's keys are all optional (a key left out gets the generic text): the strings
+    `intro`, `setup_markdown`, `setup_code` and `submit_note`; `order`, the module names; and one
+    `[sections.<function>]` table per function to write, with the strings `markdown` and `try`.
+    Every string is used exactly as read, so Markdown and code go in TOML literal strings.
 
-MNIST holds 70,000 small grayscale pictures of the digits 0 to 9, written by American
-high-school students and Census Bureau employees. `keras.datasets.mnist.load_data()` downloads
-it the first time (you need the internet once) and returns two pairs of NumPy arrays,
-`(x_train, y_train), (x_test, y_test)`:
+    Args:
+        reference_dir: the reference solution, e.g. `reference/<name>`.
 
-- `x_train`: shape `(60000, 28, 28)`, dtype `uint8`: 60,000 images of 28 x 28 pixels, each pixel
-  from 0 (background) to 255 (ink);
-- `y_train`: shape `(60000,)`: the digit each image shows, an integer from 0 to 9;
-- `x_test`, `y_test`: 10,000 more images and labels, kept aside to measure how well a trained
-  network does on digits it has never seen.
+    Returns:
+        The prose, or None if the reference has no `notebook.toml`.
 
-## From pixels to network inputs
+    Raises:
+        GraderError: the file is not UTF-8 TOML, or a key is unknown or of the wrong type; the
+            one-line message names the file and the key.
+    """
+    path = Path(reference_dir) / NOTEBOOK_TEXT
+    if not path.is_file():
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        why = " ".join(str(exc).split())  # one line
+        raise GraderError(f"{path}: not valid TOML: {why}", _LITERAL_HINT) from None
+    known = [*_GENERIC, "order", "sections"]
+    for key in data:
+        if key not in known:
+            raise GraderError(f"{path}: unknown key {key!r}", f"known keys: {', '.join(known)}")
+    strings = {key: _string(data, key, path, key) for key in _GENERIC if key in data}
+    order = data.get("order", [])
+    if not isinstance(order, list) or not all(isinstance(m, str) for m in order):
+        raise GraderError(f"{path}: order must be a list of module names", 'e.g. order = ["a"]')
+    if len(set(order)) != len(order):
+        raise GraderError(f"{path}: order names a module twice", "list each module once")
+    sections_raw = data.get("sections", {})
+    if not isinstance(sections_raw, dict):
+        raise GraderError(
+            f"{path}: sections must be tables", "write one [sections.<function>] per function"
+        )
+    sections = {}
+    for name, table in sections_raw.items():
+        where = f"sections.{name}"
+        if not isinstance(table, dict):
+            raise GraderError(f"{path}: {where} must be a table", f"write [{where}]")
+        for key in table:
+            if key not in _SECTION_KEYS:
+                raise GraderError(
+                    f"{path}: unknown key '{where}.{key}'",
+                    f"known keys: {', '.join(_SECTION_KEYS)}",
+                )
+        markdown, try_it = (_string(table, k, path, f"{where}.{k}") for k in _SECTION_KEYS)
+        sections[name] = (markdown, try_it)
+    return NotebookText(order=tuple(order), sections=sections, **{**_GENERIC, **strings})
 
-A **dense** layer takes one flat vector per sample, so for a dense network each 28 x 28 image
-is *flattened* into a row of 784 numbers. A **convolutional** layer keeps the picture as a grid
-and wants a channel axis as well: `(28, 28, 1)` for a grayscale image (a colour image would have
-3 channels). Either way the pixels are *scaled* from 0..255 to 0..1 by dividing by 255: networks
-train faster and more reliably on small inputs. Keras computes in `float32`.
 
-## Labels: one-hot encoding
-
-A label is a category, not a quantity: 7 is not "more" than 3 in any way that helps to recognise
-it. **One-hot encoding** turns the label `k` into a row of zeros with a single 1 in column `k`,
-so `3` becomes `[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]`. That removes the false ordering, and gives the
-labels the same shape as the network's output, which is what the loss compares them with.
-
-## Two kinds of networks
-
-- A **dense network** (multi-layer perceptron, MLP) connects every unit to every input pixel.
-  One hidden layer of 512 units already recognises about 98% of the test digits.
-- A **convolutional network** (CNN) slides small 3 x 3 filters over the image, so it finds local
-  patterns (strokes, corners, loops) wherever they are; **max pooling** halves the grid and keeps
-  the strongest response of each 2 x 2 window. A couple of dense layers at the end make the
-  decision. It has fewer parameters than the MLP and does better, around 99%.
-
-## Softmax and categorical cross-entropy
-
-Both networks end with `Dense(10, activation="softmax")`: ten non-negative numbers that add up
-to 1, the probability the network gives to each digit; its answer is the most probable one.
-**Categorical cross-entropy** is the loss that compares these probabilities with the one-hot
-label: it is `-log(p)`, where `p` is the probability given to the true digit, so it is 0 for a
-confident right answer and grows fast for a confident wrong one. It is the loss for one-hot
-labels with three or more classes (two classes use binary cross-entropy). The optimizer is
-`rmsprop`, and `accuracy` is reported as a metric.
-
-## Training
-
-`model.fit(x, y, epochs=..., batch_size=..., validation_split=...)` trains the network. An
-**epoch** is one pass over all the training data; the **batch size** is how many samples are
-used for each update of the weights; `validation_split=0.2` keeps the last 20% of the training
-data out of training and reports `val_loss` and `val_accuracy` on it after every epoch. When
-training accuracy keeps rising but validation accuracy stalls, the network has started to
-memorise (overfit). `fit` returns a `History` whose `.history` dict holds the per-epoch values;
-`model.evaluate(x, y)` returns the loss and the accuracy on other data.
-
-## Saving
-
-Training takes time, so a trained model is saved: `model.save("mnist.keras")` writes the
-architecture, the weights and the compile settings into one file in Keras's native `.keras`
-format (older tutorials use `.h5`, a legacy format in Keras 3), and
-`keras.models.load_model("mnist.keras")` reads it back, ready to use.
-
-## How this notebook works
-
-Each section explains one function, then shows it with its docstring and a single
-`raise NotImplementedError(...)` line: replace that line with your code, run the cell, then run
-the "try it" cell after it. Add cells of your own for experiments and plots as you like: when
-your notebook is graded, only the imports, function and class definitions and constant
-assignments of its cells are kept, so your own training runs do not slow it down. That also
-means **a function may only use its arguments and the imports**, never notebook variables such
-as `x_train`."""
-
-_MNIST_SECTIONS = {
-    "flatten_and_scale": (
-        "The input of the dense network: turn `(n, 28, 28)` images into `(n, 784)` rows of floats "
-        "in [0, 1]. `reshape` flattens (do not hard-code `n`: the grader passes arrays of "
-        'several lengths), `astype("float32")` converts, and dividing by 255 scales.',
-        "flat = flatten_and_scale(x_train[:5])\n"
-        "print(flat.shape, flat.dtype, flat.min(), flat.max())  # (5, 784) float32 0.0 1.0",
-    ),
-    "reshape_for_cnn": (
-        "The input of the convolutional network: the same scaling, but the images keep their "
-        "28 x 28 grid and gain a channel axis of size 1: `(n, 28, 28)` becomes `(n, 28, 28, 1)`.",
-        "grids = reshape_for_cnn(x_train[:5])\n"
-        "print(grids.shape, grids.dtype, grids.min(), grids.max())  # (5, 28, 28, 1) ...",
-    ),
-    "one_hot": (
-        "One row per label, one column per class, a single 1.0 in the column of the label. "
-        "`keras.utils.to_categorical` does this; so does indexing `np.eye(num_classes)` with "
-        "the labels. Return floats.",
-        "print(y_train[:3])\nprint(one_hot(y_train[:3]))",
-    ),
-    "build_mlp": (
-        "Build a `keras.Sequential` model: `keras.Input(shape=(input_dim,))` first (Keras 3 "
-        "declares the input this way rather than with the tutorials' `input_shape=` argument), "
-        'then `Dense(512, activation="relu")` and `Dense(num_classes, activation="softmax")`. '
-        'Compile it with `optimizer="rmsprop"`, `loss="categorical_crossentropy"` and '
-        '`metrics=["accuracy"]`, and return it untrained. Its summary should show 407,050 '
-        "parameters: 784 x 512 weights + 512 biases, then 512 x 10 + 10.",
-        "mlp = build_mlp()\nmlp.summary()",
-    ),
-    "build_cnn": (
-        'The same recipe with the layers listed in the docstring. `padding="same"` keeps each '
-        "convolution's output as large as its input, so only the pooling layers shrink the grid "
-        "(28 to 14 to 7) before `Flatten`. Compile it like the MLP. Its summary should show "
-        "257,162 parameters.",
-        "cnn = build_cnn()\ncnn.summary()",
-    ),
-    "train": (
-        "Call `model.fit` and return the `History` it returns. Pass on `epochs`, `batch_size` "
-        "and `validation_split` exactly as you receive them: the grader sets the training "
-        "budget through them and checks that it was used. The `*` in the signature makes them "
-        "keyword-only: callers write `epochs=3`, not just `3`.",
-        "x_small, y_small = flatten_and_scale(x_train[:2000]), one_hot(y_train[:2000])\n"
-        "history = train(mlp, x_small, y_small, epochs=3, batch_size=128, validation_split=0.2)\n"
-        'print(history.history["val_accuracy"])\n'
-        "cnn_history = train(cnn, reshape_for_cnn(x_train[:2000]), y_small, epochs=1, "
-        "batch_size=200)",
-    ),
-    "evaluate": (
-        "`model.evaluate(x, y)` returns `[loss, accuracy]` for a model compiled with the accuracy "
-        "metric. Return them as a tuple of two plain Python floats (`float(...)`).",
-        "x_test_flat, y_test_hot = flatten_and_scale(x_test), one_hot(y_test)\n"
-        "loss, accuracy = evaluate(mlp, x_test_flat, y_test_hot)\n"
-        'print(f"MLP: test loss {loss:.3f}, test accuracy {accuracy:.3f}")',
-    ),
-    "save": (
-        "Save the whole model (architecture, weights, compile settings) to `path`, a file name "
-        "ending in `.keras`.",
-        "",
-    ),
-    "load": (
-        "Read back a model written by `save`: it comes back compiled, so it can `evaluate` and "
-        "`predict` straight away. Try the round trip: the loaded model scores exactly like the "
-        "saved one.",
-        'save(mlp, "mlp.keras")\n'
-        'restored = load("mlp.keras")\n'
-        "print(evaluate(restored, x_test_flat, y_test_hot))  # the same numbers as above",
-    ),
-}
-
-_TEXTS = {
-    "mnist": NotebookText(
-        intro=_MNIST_INTRO,
-        setup_intro="## Setup\n\nRun this cell first: it imports what the functions use and "
-        "loads MNIST (an 11 MB download the first time).",
-        setup_code="(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()\n"
-        "print(x_train.shape, x_train.dtype, y_train[:10])",
-        order=("preprocessing", "models", "training"),
-        sections=_MNIST_SECTIONS,
-    ),
-}
-"""Hand-written notebook prose, by reference directory name."""
+def _string(table: dict, key: str, path: Path, where: str) -> str:
+    """`table[key]`, "" if absent; a GraderError naming `where` if it is not a string."""
+    value = table.get(key, "")
+    if not isinstance(value, str):
+        raise GraderError(
+            f"{path}: {where} must be a string, not {type(value).__name__}", _LITERAL_HINT
+        )
+    return value

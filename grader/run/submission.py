@@ -21,12 +21,12 @@ import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from grader import unzip
 from grader.errors import GraderError
+from grader.pysource import first_line
 
-CONTRACT_MODULES = ("preprocessing", "models", "training")
-"""The modules of a directory submission (ASSIGNMENT.md); a single file provides all three."""
 SINGLE_MODULE = "submission"
 """Module name a single `.py` or notebook becomes inside the sandbox."""
 SUFFIXES = (".py", ".ipynb", ".zip")
@@ -273,6 +273,14 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def content_hash_or_empty(source: Path) -> str:
+    """`content_hash`, or "" when the submission cannot be read (prepare() then says why)."""
+    try:
+        return content_hash(source)
+    except Exception:  # noqa: BLE001 - one unreadable submission never sinks the batch
+        return ""
+
+
 def _hash_entry(digest, path: str, info: os.stat_result) -> None:
     if stat.S_ISLNK(info.st_mode):
         digest.update(b"<symlink>" + os.fsencode(os.readlink(path)))
@@ -384,7 +392,9 @@ def _shown(name: str) -> str:
     return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in name)
 
 
-def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> PreparedSubmission:
+def prepare(
+    source: Path, dest: Path, contract: tuple[str, ...], *, modules_only: bool = False
+) -> PreparedSubmission:
     """Normalise one submission into `dest` (created; must not exist).
 
     Nothing is followed: a submission that is, or holds, a symbolic link, a fifo, a device
@@ -394,6 +404,8 @@ def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> Prepared
     Args:
         source: what the student handed in.
         dest: the directory to create.
+        contract: the assignment's module names (`AssignmentConfig.modules`): a folder
+            submission holds them; a single file provides them all.
         modules_only: for a directory, take only its top-level `.py` files (the reference's
             folder also holds its checks and settings, which the sandbox must not see).
 
@@ -403,7 +415,7 @@ def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> Prepared
             submission becomes this error: it is that student's result, never the batch's.
     """
     try:
-        return _prepare(Path(source), dest, modules_only)
+        return _prepare(Path(source), dest, tuple(contract), modules_only)
     except SubmissionError:
         raise
     except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch
@@ -413,7 +425,9 @@ def prepare(source: Path, dest: Path, *, modules_only: bool = False) -> Prepared
         ) from None
 
 
-def _prepare(source: Path, dest: Path, modules_only: bool) -> PreparedSubmission:
+def _prepare(
+    source: Path, dest: Path, contract: tuple[str, ...], modules_only: bool
+) -> PreparedSubmission:
     sid = safe_id(submission_id(source))[0]
     name = _shown(source.name)
     try:
@@ -435,21 +449,21 @@ def _prepare(source: Path, dest: Path, modules_only: bool) -> PreparedSubmission
                 _copy_file(file, dest / file.name, file.name, MAX_FILE_BYTES)
         else:
             _copy_tree(source, dest)
-        modules = _layout(dest, notes, sources)
+        modules = _layout(dest, notes, sources, contract)
     elif source.suffix == ".zip":
         kind = "zip"
         extracted = dest.parent / f"{dest.name}.unzipped"
         _extract_zip(source, extracted)
         inner = _single_entry(extracted)
         if inner.is_file():
-            modules = _single_file(inner, dest, notes, sources)
+            modules = _single_file(inner, dest, notes, sources, contract)
         else:
             _copy_tree(inner, dest)
-            modules = _layout(dest, notes, sources)
+            modules = _layout(dest, notes, sources, contract)
         shutil.rmtree(extracted)
     elif source.suffix in (".py", ".ipynb"):
         kind = source.suffix[1:]
-        modules = _single_file(source, dest, notes, sources, name)
+        modules = _single_file(source, dest, notes, sources, contract, name)
     else:
         raise SubmissionError(
             f"{name}: unsupported submission type", "hand in a folder, .py, .ipynb or .zip"
@@ -460,7 +474,12 @@ def _prepare(source: Path, dest: Path, modules_only: bool) -> PreparedSubmission
 
 
 def _single_file(
-    file: Path, dest: Path, notes: list[str], sources: dict, label: str | None = None
+    file: Path,
+    dest: Path,
+    notes: list[str],
+    sources: dict,
+    contract: tuple[str, ...],
+    label: str | None = None,
 ) -> dict[str, str]:
     """Write a single .py or notebook as the module `submission`; `sources` says where its
     lines come from (the student's own file name, and for a notebook each line's cell)."""
@@ -478,16 +497,18 @@ def _single_file(
         )
     (dest / f"{SINGLE_MODULE}.py").write_text(code, encoding="utf-8")
     sources[f"{SINGLE_MODULE}.py"] = source
-    return {m: SINGLE_MODULE for m in CONTRACT_MODULES}
+    return {m: SINGLE_MODULE for m in contract}
 
 
-def _layout(directory: Path, notes: list[str], sources: dict) -> dict[str, str]:
+def _layout(
+    directory: Path, notes: list[str], sources: dict, contract: tuple[str, ...]
+) -> dict[str, str]:
     """Which module provides which part, for a directory submission."""
-    present = {m for m in CONTRACT_MODULES if (directory / f"{m}.py").is_file()}
+    present = {m for m in contract if (directory / f"{m}.py").is_file()}
     if present:
-        for missing in sorted(set(CONTRACT_MODULES) - present):
+        for missing in sorted(set(contract) - present):
             notes.append(f"{missing}.py is missing from the submission")
-        return {m: m for m in CONTRACT_MODULES}
+        return {m: m for m in contract}
     # A folder holding one notebook or one .py is a single-file submission in a folder.
     candidates = [p for p in directory.iterdir() if p.suffix in (".py", ".ipynb")]
     if len(candidates) == 1:
@@ -496,12 +517,13 @@ def _layout(directory: Path, notes: list[str], sources: dict) -> dict[str, str]:
         file.rename(staged)
         shutil.rmtree(directory)
         directory.mkdir()
-        modules = _single_file(staged, directory, notes, sources, file.name)
+        modules = _single_file(staged, directory, notes, sources, contract, file.name)
         staged.unlink()
         return modules
+    names = ", ".join(f"{m}.py" for m in contract)
     raise SubmissionError(
-        "found none of preprocessing.py, models.py, training.py",
-        "a folder submission holds those three modules (or a single .py or .ipynb)",
+        f"found none of {names}",
+        "a folder submission holds those modules (or a single .py or .ipynb)",
     )
 
 
@@ -566,7 +588,7 @@ def _check_limits(count: int, total: int, name: object) -> None:
 
 
 def _extract_zip(archive: Path, dest: Path) -> None:
-    """Extract by hand: no absolute paths, no `..`, no symlinks, bounded size and count."""
+    """Extract by hand under grader/unzip.py's rules, within this module's limits."""
     name = _shown(archive.name)
     f = _open_regular(archive, name)
     try:
@@ -576,8 +598,12 @@ def _extract_zip(archive: Path, dest: Path) -> None:
         raise SubmissionError(f"{name} is not a readable zip file: {exc}") from None
     dest.mkdir(parents=True)
     try:
-        with f:
-            _extract_entries(zf, dest)
+        with f, zf:
+            unzip.extract(
+                zf, dest, limit=_check_limits, max_depth=MAX_DEPTH + 1, max_ratio=MAX_ZIP_RATIO
+            )
+    except unzip.UnsafeArchive as exc:
+        raise SubmissionError(str(exc), exc.hint) from None
     except _UNZIP_ERRORS as exc:  # bad CRC, encryption, unknown compression, a name twice...
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc  # no host paths
         raise SubmissionError(f"{name} cannot be extracted: {why}") from None
@@ -585,42 +611,6 @@ def _extract_zip(archive: Path, dest: Path) -> None:
 
 _UNZIP_ERRORS = (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.BadZipFile,
                  zlib.error)  # fmt: skip
-
-
-def _extract_entries(zf: zipfile.ZipFile, dest: Path) -> None:
-    count, total = 0, 0
-    with zf:
-        for info in zf.infolist():
-            name = info.filename
-            path = PurePosixPath(name)
-            if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-                raise SubmissionError(f"zip entry {name!r} has an absolute path")
-            if ".." in path.parts or "\\" in name:
-                raise SubmissionError(f"zip entry {name!r} points outside the archive (..)")
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise SubmissionError(
-                    f"zip entry {name!r} is a symbolic link", "zip regular files only"
-                )
-            if path.parts and path.parts[0] == "__MACOSX":
-                continue
-            if len(path.parts) > MAX_DEPTH + 1:
-                raise SubmissionError(f"zip entry {name!r} is nested too deep")
-            if info.is_dir():
-                (dest / path).mkdir(parents=True, exist_ok=True)
-                continue
-            count += 1
-            _check_limits(count, total + info.file_size, name)
-            if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
-                raise SubmissionError(f"zip entry {name!r} expands {MAX_ZIP_RATIO}x: a zip bomb?")
-            target = dest / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # Count the bytes really produced: the sizes in the header may lie.
-            with zf.open(info) as src, open(target, "xb") as out:
-                while chunk := src.read(1 << 16):
-                    total += len(chunk)
-                    _check_limits(count, total, name)
-                    out.write(chunk)
 
 
 def _single_entry(directory: Path) -> Path:
@@ -707,7 +697,7 @@ def notebook_module(raw: bytes, name: str, notes: list[str]) -> tuple[str, list]
                     f"{', '.join(sorted(unknown))}, which the notebook never defines before it"
                 )
             elif _keep(node, defined):
-                first = _first_line(node)
+                first = first_line(node)
                 segment = [(lines[i - 1], [number, i]) for i in range(first, node.end_lineno + 1)]
                 if isinstance(node, ast.Import | ast.ImportFrom):
                     segment = _guarded(segment)
@@ -737,11 +727,6 @@ def _guarded(segment: list[tuple[str, list | None]]) -> list[tuple[str, list | N
         ("except ImportError:  # not installed for grading", None),
         ("    pass", None),
     ]
-
-
-def _first_line(node: ast.stmt) -> int:
-    decorators = getattr(node, "decorator_list", [])
-    return min([node.lineno] + [d.lineno for d in decorators])
 
 
 _HELP_LINE = re.compile(r"\s*(\?{1,2}[\w.]+|[\w.]+\?{1,2})\s*")

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader.results import PARTS, SubmissionResult, max_score, score
+from grader.report.results import SubmissionResult, max_score, score
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
@@ -129,8 +129,11 @@ def said_once(checks) -> list[str]:
 
 
 def _ordered(checks):
-    rank = {p: i for i, p in enumerate(PARTS)}
-    return sorted(checks, key=lambda c: rank.get(c.part, len(PARTS)))
+    """Checks in the assignment's order of parts (results keep that order), grouped."""
+    first: dict[str, int] = {}
+    for i, check in enumerate(checks):
+        first.setdefault(check.part, i)
+    return sorted(checks, key=lambda c: first[c.part])
 
 
 def grades_csv(results: Sequence[SubmissionResult]) -> str:

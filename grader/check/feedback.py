@@ -54,8 +54,8 @@ OLD_API_HINTS: tuple[tuple[str, str], ...] = (
     ),
     (
         r"target\.ndim - 1|sparse_categorical|SparseCategorical",
-        "sparse_categorical_crossentropy expects integer labels; with one-hot labels (what "
-        "one_hot() gives) compile with loss='categorical_crossentropy'.",
+        "sparse_categorical_crossentropy expects integer labels; when the labels are one-hot "
+        "rows, compile with loss='categorical_crossentropy'.",
     ),
     (
         r"predict_classes",
@@ -152,7 +152,7 @@ def explain_call(
     """One paragraph on why a contract call did not give a usable result.
 
     Args:
-        name: the call as the runner names it (`flatten_and_scale`, `train:mlp`, ...).
+        name: the call as the runner names it: `<function>` or `<function>:<label>`.
         record: the manifest's record of it ({} when the run never got there).
         run_status: the submission's phase-1 status.
         run_detail: its one-line explanation.

@@ -1,9 +1,9 @@
 """What checks are written with: failure and partial credit, and views of a run's artifacts.
 
-A check is a plain pytest function (see reference/mnist/checks/). It gets a `student` and a
+A check is a plain pytest function (see reference/<name>/checks/). It gets a `student` and a
 `reference` (both `RunView`s) and fails with `fail(...)` (or a plain `assert`), or gives part
 of its points with `partial(...)`. Views never run student code: they read artifacts, and
-rebuild models only through the allowlist of grader/artifacts.py.
+rebuild models only through the allowlist of grader/check/artifacts.py.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.artifacts import ArtifactError, Artifacts
-from grader.feedback import explain_call
-from grader.results import LayerRow
+from grader.check.artifacts import ArtifactError, Artifacts
+from grader.check.feedback import explain_call
+from grader.config import Plan
+from grader.report.results import LayerRow
 
 
 class CheckFailure(AssertionError):
@@ -78,6 +79,14 @@ class RunView:
     notes: tuple[str, ...] = ()
     sources: dict = field(default_factory=dict)
     """How module files map to the student's files and notebook cells (for tracebacks)."""
+    plan: Plan | None = None
+    """The assignment's plan (which function builds which model)."""
+
+    def builder(self, kind: str) -> str:
+        """The contract function that builds model `kind`."""
+        if self.plan is None:
+            raise LookupError("this view has no assignment plan")
+        return self.plan.model(kind).builder
 
     @cached_property
     def artifacts(self) -> Artifacts | None:
@@ -123,7 +132,7 @@ class RunView:
 
     def model(self, kind: str, which: str = "untrained"):
         """The rebuilt model; fails with the reason when there is none or it is refused."""
-        builder = f"build_{kind}"
+        builder = self.builder(kind)
         if which == "untrained":
             self.require(builder)
         if self.artifacts is None:
@@ -139,8 +148,8 @@ class RunView:
 
     def keras_file(self, kind: str, stage: str):
         """The Keras model file the sandbox saved at `stage` (`built`, `trained`, `saved`),
-        read on this side (grader/keras_file.py); fails with the reason when there is none."""
-        from grader.keras_file import read_keras_file
+        read on this side (grader/check/keras_file.py); fails with the reason when there is none."""
+        from grader.check.keras_file import read_keras_file
 
         key = f"_keras_{kind}_{stage}"
         if key not in self.__dict__:
@@ -204,9 +213,9 @@ def infer(model, x: np.ndarray, batch_size: int = INFER_BATCH) -> np.ndarray:
     """The model's outputs on `x`, as `model.predict(x)` gives them, but called eagerly.
 
     `predict` traces a `tf.function` for every model it sees, and the grader sees every model
-    once: the eager call in batches is 4x (MLP) to 1.6x (CNN) faster here and gives the same
-    outputs up to float rounding (tests/test_checking.py). Inputs are cast to float32 as
-    `predict`'s data adapter does.
+    once: the eager call in batches is 4x (a dense network) to 1.6x (a small convolutional
+    one) faster here and gives the same outputs up to float rounding (tests/test_checking.py).
+    Inputs are cast to float32 as `predict`'s data adapter does.
     """
     x = np.asarray(x)
     if x.dtype.kind in "fiub":

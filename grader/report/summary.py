@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from grader.results import SubmissionResult, max_score, redact_hidden, score, summarize
+from grader.report.results import SubmissionResult, max_score, redact_hidden, score, summarize
 
 FEEDBACK_LINES = 3
 

@@ -3,13 +3,13 @@
 It imports the student's modules, calls every function of the contract on inputs the grader
 supplies, and writes artifacts (JSON and `.npz`) into the output directory. It trusts nothing
 it gets back from student code, and nothing it writes is trusted by the grader either: the
-trusted side re-derives everything that earns points (see grader/artifacts.py).
+trusted side re-derives everything that earns points (see grader/check/artifacts.py).
 
 This file is copied into the sandbox and run as a script (`python -I runner.py plan.json`), so
 it imports nothing from `grader`: only the standard library, NumPy and Keras.
 
 Each call is isolated: a failing or unimplemented function is recorded and the run goes on,
-with the reference's output standing in where a later step needs it (a broken `one_hot` still
+with the reference's output standing in where a later step needs it (a broken label encoding still
 lets the student's model train). The manifest is rewritten after every call, with the call in
 progress marked, so a run killed half-way still tells what finished and what was running.
 """
@@ -30,8 +30,6 @@ SAMPLE_ROWS = 256
 """Rows of each training-set output kept as artifacts (enough to compare; small to write)."""
 EVAL_ROWS = 512
 """Training rows `evaluate()` is called on; the grader re-evaluates the same rows."""
-PROBE_ROWS = 64
-"""Test rows used to compare predictions before and after save/load."""
 
 # Bound before any student code runs, so monkeypatching the modules cannot redirect our I/O.
 _os_open, _os_write, _os_close, _os_fsync, _os_replace = (
@@ -114,13 +112,8 @@ class Runner:
         _write_bytes(os.path.join(self.out, "manifest.json"), text.encode())
 
     def save_arrays(self, name: str, **arrays) -> str:
-        import io
-
-        buf = io.BytesIO()
-        self.np.savez(buf, **arrays)
-        rel = f"arrays/{name}.npz"
-        _write_bytes(os.path.join(self.out, rel), buf.getvalue())
-        return rel
+        """Write `arrays/<name>.npz`; returns its path relative to the output directory."""
+        return self.save_arrays_at(f"arrays/{name}.npz", arrays)
 
     def student_frames(self, exc: BaseException) -> str:
         """The traceback as the student would want it: their frames only, paths relative."""
@@ -259,7 +252,7 @@ class Runner:
         return fallback
 
     # ---- models ------------------------------------------------------------------------
-    def save_model(self, name: str, model, shape: tuple | None = None) -> dict:
+    def save_model(self, kind: str, stage: str, model, shape: tuple | None = None) -> dict:
         """Architecture as `get_config()` JSON, weights as `.npz`, plus compile facts.
 
         A subclassed model (`class MyModel(keras.Model)` with a `call()`) is traced on a
@@ -273,7 +266,7 @@ class Runner:
         if not isinstance(model, keras.Model):
             facts["error"] = "not a keras.Model"
             return facts
-        kind = name.split("_")[0]
+        name = f"{kind}_{stage}"
         if shape is not None:
             self.shapes[kind] = shape
         shape = shape or self.shapes.get(kind)
@@ -303,7 +296,7 @@ class Runner:
         facts["weights"] = f"models/{name}.npz"
         return facts
 
-    def save_keras(self, name: str, model, optimizer=None) -> dict:
+    def save_keras(self, kind: str, stage: str, model, optimizer=None) -> dict:
         """The model as Keras saves it (`models/<name>.keras`: config with the compile
         settings, weights, and the optimizer's state with its step count): the file the
         trusted side reads those facts from, instead of anything reported in memory.
@@ -313,7 +306,7 @@ class Runner:
         """
         import keras
 
-        kind = name.split("_")[0]
+        name = f"{kind}_{stage}"
         own = getattr(model, "optimizer", None)
         saved = model
         if _subclassed(model) or (optimizer is not None and optimizer is not own):
@@ -356,12 +349,14 @@ class Runner:
         _write_bytes(os.path.join(self.out, rel), b"".join(chunks))
         return {"file": rel}
 
-    def save_arrays_at(self, rel: str, arrays: dict) -> None:
+    def save_arrays_at(self, rel: str, arrays: dict) -> str:
+        """Write `arrays` as one `.npz` at `rel` (relative to the output directory)."""
         import io
 
         buf = io.BytesIO()
         self.np.savez(buf, **arrays)
         _write_bytes(os.path.join(self.out, rel), buf.getvalue())
+        return rel
 
     def compile_facts(self, model) -> dict:
         facts: dict = {}
@@ -425,56 +420,58 @@ class Runner:
         _track_optimizers()
         self.flush()
         self.import_modules()
-        x_train, y_train, x_test = (
-            self.inputs["x_train"],
-            self.inputs["y_train"],
-            self.inputs["x_test"],
-        )
         fb = _Fallbacks(self.inputs)
-        rows = None if self.plan.get("save_full") else SAMPLE_ROWS
-        pre = lambda name: self.function("preprocessing", name)  # noqa: E731
+        plan = self.plan["plan"]
+        outputs: dict[str, object] = {}
 
-        ok, v = self.call("flatten_and_scale", pre("flatten_and_scale"), x_train.copy())
-        flat_train = self.record_array("flatten_and_scale", v, rows, fb["fb_flat_train"])
-        ok, v = self.call("flatten_and_scale:test", pre("flatten_and_scale"), x_test.copy())
-        flat_test = self.record_array("flatten_and_scale:test", v, None, fb["fb_flat_test"])
-        ok, v = self.call("reshape_for_cnn", pre("reshape_for_cnn"), x_train.copy())
-        cnn_train = self.record_array("reshape_for_cnn", v, rows, fb["fb_cnn_train"])
-        ok, v = self.call("reshape_for_cnn:test", pre("reshape_for_cnn"), x_test.copy())
-        cnn_test = self.record_array("reshape_for_cnn:test", v, None, fb["fb_cnn_test"])
-        ok, v = self.call("one_hot", pre("one_hot"), self.inputs["probe_labels"].copy(), 10)
-        self.record_array("one_hot", v, None, None)
-        ok, v = self.call("one_hot:train", pre("one_hot"), y_train.copy(), 10)
-        y_hot = self.record_array("one_hot:train", v, rows, fb["fb_onehot_train"])
-        if y_hot is not None and not _encodes(y_hot, y_train):
-            # Wrong labels are one_hot()'s check alone: the model trains on the right ones.
-            self.note("one_hot:train", replaced="not a one-hot encoding of the training labels")
-            y_hot = None
+        def argument(value):
+            """A plan argument: an input's copy, an earlier call's output, or a literal."""
+            if isinstance(value, str):
+                if value in outputs:
+                    found = outputs[value]
+                    found = fb[value] if found is None else found
+                    return None if found is None or isinstance(found, _Expected) else found.copy()
+                return self.inputs[value].copy()
+            return _literal(value)
 
-        data = {
-            "mlp": (flat_train, flat_test, fb["fb_flat_train"], fb["fb_flat_test"]),
-            "cnn": (cnn_train, cnn_test, fb["fb_cnn_train"], fb["fb_cnn_test"]),
-        }
-        own = {
-            "mlp": (self.own.get("flatten_and_scale"), self.own.get("flatten_and_scale:test")),
-            "cnn": (self.own.get("reshape_for_cnn"), self.own.get("reshape_for_cnn:test")),
-        }
-        builders = {
-            "mlp": ("build_mlp", (int(np.prod(x_train.shape[1:])), 10)),
-            "cnn": ("build_cnn", ((*(int(d) for d in x_train.shape[1:]), 1), 10)),
-        }
+        for step in plan["calls"]:
+            name = step["name"]
+            fn = self.function(step["module"], step["function"])
+            args = [argument(a) for a in step["args"]]
+            if any(a is None for a in args):
+                self.manifest["calls"][name] = {
+                    "status": "skipped",
+                    "why": "an earlier step it needs gave no usable output",
+                }
+                outputs[name] = None
+                continue
+            ok, v = self.call(name, fn, *args)
+            sampled = step["keep"] == "sample" and not self.plan.get("save_full")
+            keep = SAMPLE_ROWS if sampled else None
+            value = self.record_array(name, v, keep, fb[name])
+            labels = step.get("labels_of")
+            if labels and value is not None and not _encodes(value, self.inputs[labels]):
+                # Wrong labels are that function's check alone: the model trains on the right ones.
+                self.note(name, replaced="not a one-hot encoding of the training labels")
+                value = None
+            outputs[name] = value
+
         built = {}
-        # Build both models before training either, so a run that times out while training
-        # still has both architectures graded.
-        for kind, (fname, args) in builders.items():
+        # Build every model before training any, so a run that times out while training
+        # still has every architecture graded.
+        for spec in plan["models"]:
+            kind, fname = spec["name"], spec["builder"]
             seed_everything(seed, threads)
-            fn = self.function("models", fname)
+            fn = self.function(spec["module"], fname)
+            args = tuple(_literal(a) for a in spec["args"])
+            declared = tuple(int(d) for d in spec["input_shape"])
             ok, model = self.call(fname, fn, *args)
-            self.note(fname, called_as=_called_as(fname, fn, args), input_shape=_shape(args[0]))
+            self.note(fname, called_as=_called_as(fname, fn, args), input_shape=_shape(declared))
             facts = {"built_by": "student"}
-            shape = _declared(args[0])
+            shape = declared
             if ok and _is_keras_model(model):
-                pipeline = data[kind][0] if data[kind][0] is not None else own[kind][0]
+                pipeline = outputs.get(spec["x"])
+                pipeline = pipeline if pipeline is not None else self.own.get(spec["x"])
                 if pipeline is not None:
                     shape = tuple(int(d) for d in pipeline.shape[1:])
                 facts["built_by_grader"] = self.guard(
@@ -482,20 +479,23 @@ class Runner:
                 )
             if ok:
                 facts["untrained"] = self.guard(
-                    fname, lambda m=model, k=kind, s=shape: self.save_model(f"{k}_untrained", m, s)
+                    fname, lambda m=model, k=kind, s=shape: self.save_model(k, "untrained", m, s)
                 )
                 facts["compile"] = self.guard(fname, lambda m=model: self.compile_facts(m))
                 facts["built_file"] = self.guard(
-                    fname, lambda m=model, k=kind: self.save_keras(f"{k}_built", m)
+                    fname, lambda m=model, k=kind: self.save_keras(k, "built", m)
                 )
             self.manifest["models"][kind] = facts
             built[kind] = model if ok and _is_keras_model(model) else None
             self.flush()
 
-        for kind in ("mlp", "cnn"):
-            x_tr, x_te, fb_tr, fb_te = data[kind]
-            x_tr, x_te = self.inputs_for(kind, built[kind], (x_tr, x_te), own[kind], fb_tr)
-            self.train_one(kind, built[kind], x_tr, x_te, fb_tr, fb_te, y_hot)
+        for spec in plan["models"]:
+            kind = spec["name"]
+            contract = (outputs.get(spec["x"]), outputs.get(spec["x_test"]))
+            own = (self.own.get(spec["x"]), self.own.get(spec["x_test"]))
+            x_tr, x_te = self.inputs_for(kind, built[kind], contract, own, fb[spec["x"]])
+            y = (outputs.get(spec["y"]), fb[spec["y"]])
+            self.train_one(spec, built[kind], x_tr, x_te, y)
             keras.backend.clear_session()
 
         self.manifest["finished"] = True
@@ -509,47 +509,42 @@ class Runner:
             self.note(call, artifact_error=f"{type(exc).__name__}: {str(exc)[:300]}")
             return {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
 
-    def train_one(self, kind, model, x_tr, x_te, fb_tr, fb_te, y_hot) -> None:
+    def train_one(self, spec: dict, model, x, x_test, labels: tuple) -> None:
+        """Train, evaluate, save, load and predict with one model; `labels` is (the
+        student's training labels, the reference's)."""
         np = self.np
-        spec = self.plan["budget"][kind]
+        kind = spec["name"]
+        plan = self.plan["plan"]
+        budget = self.plan["budget"][kind]
         facts = self.manifest["models"][kind]
         seed_everything(self.plan["seed"], self.plan["threads"])
         if model is None:
             self.manifest["calls"][f"train:{kind}"] = {
                 "status": "skipped",
-                "why": f"build_{kind}() gave no model to train",
+                "why": f"{spec['builder']}() gave no model to train",
             }
             self.flush()
             return
-        x = x_tr
-        y = self.usable(
-            f"train:{kind}", "labels", y_hot, _Fallbacks(self.inputs)["fb_onehot_train"]
-        )
+        y = self.usable(f"train:{kind}", "labels", *labels)
         if x is None or y is None:
-            function = "flatten_and_scale" if kind == "mlp" else "reshape_for_cnn"
+            function = spec["x"].split(":")[0]
             self.manifest["calls"][f"train:{kind}"] = {
                 "status": "skipped",
-                "why": f"{function}() gave no usable images to train on"
+                "why": f"{function}() gave no usable {plan['noun']} to train on"
                 if x is None
                 else "no usable labels to train on",
             }
             self.flush()
             return
-        x_test = x_te
 
-        train = self.function("training", "train")
+        functions = {
+            step: self.function(f["module"], f["function"])
+            for step, f in plan["training"].items()
+            if isinstance(f, dict)
+        }
         before = _optimizer_steps()
         loop_optimizer = None
-        ok, history = self.call(
-            f"train:{kind}",
-            train,
-            model,
-            x,
-            y,
-            epochs=spec["epochs"],
-            batch_size=spec["batch_size"],
-            validation_split=spec["validation_split"],
-        )
+        ok, history = self.call(f"train:{kind}", functions["train"], model, x, y, **budget)
         if ok:
             facts["history_type"] = f"{type(history).__module__}.{type(history).__qualname__}"
             facts["history"] = self.guard(f"train:{kind}", lambda: _history_dict(history))
@@ -571,22 +566,23 @@ class Runner:
             elif ok:
                 facts["loop"] = {"optimizer": None, "iterations": None}
         facts["trained"] = self.guard(
-            f"train:{kind}", lambda: self.save_model(f"{kind}_trained", model)
+            f"train:{kind}", lambda: self.save_model(kind, "trained", model)
         )
         facts["trained_file"] = self.guard(
-            f"train:{kind}", lambda: self.save_keras(f"{kind}_trained", model, loop_optimizer)
+            f"train:{kind}", lambda: self.save_keras(kind, "trained", model, loop_optimizer)
         )
         self.flush()
 
-        evaluate = self.function("training", "evaluate")
+        evaluate = functions["evaluate"]
         x_eval, y_eval = x[:EVAL_ROWS], y[:EVAL_ROWS]
         facts["eval_data"] = self.save_arrays(f"{kind}_eval", x=x_eval, y=y_eval)
         ok, value = self.call(f"evaluate:{kind}", evaluate, model, x_eval, y_eval)
         if ok:
             self.note(f"evaluate:{kind}", result=_jsonable(value))
 
-        save, load = self.function("training", "save"), self.function("training", "load")
-        path = os.path.join(self.plan["workdir"], f"{kind}.keras")
+        save, load = functions["save"], functions["load"]
+        suffix = plan["training"]["save_suffix"]
+        path = os.path.join(self.plan["workdir"], f"{kind}{suffix}")
         ok, _ = self.call(f"save:{kind}", save, model, path)
         if ok:
             written = os.path.exists(path)
@@ -600,7 +596,7 @@ class Runner:
                 # load() must read the path it is given: the file moves to a fresh folder
                 # under a new name, and load() runs there, so a hard-coded path finds nothing.
                 fresh = os.path.join(self.plan["workdir"], f"reload-{kind}")
-                moved = os.path.join(fresh, f"saved-{kind}.keras")
+                moved = os.path.join(fresh, f"saved-{kind}{suffix}")
                 os.makedirs(fresh, exist_ok=True)
                 os.replace(path, moved)
                 here = os.getcwd()
@@ -615,20 +611,20 @@ class Runner:
                 )
                 if ok:
                     facts["loaded"] = self.guard(
-                        f"load:{kind}", lambda: self.save_model(f"{kind}_loaded", loaded)
+                        f"load:{kind}", lambda: self.save_model(kind, "loaded", loaded)
                     )
                 # What save() wrote, for the trusted side to open itself.
                 facts["saved_file"] = self.guard(
-                    f"save:{kind}", lambda: self.keep_file(moved, f"models/{kind}_saved.keras")
+                    f"save:{kind}", lambda: self.keep_file(moved, f"models/{kind}_saved{suffix}")
                 )
         else:
             self.manifest["calls"][f"load:{kind}"] = {"status": "skipped", "why": "save failed"}
 
         if x_test is None:
-            function = "flatten_and_scale" if kind == "mlp" else "reshape_for_cnn"
+            function = spec["x_test"].split(":")[0]
             self.manifest["calls"][f"predict:{kind}"] = {
                 "status": "skipped",
-                "why": f"{function}() gave no usable test images",
+                "why": f"{function}() gave no usable test {plan['noun']}",
             }
             self.manifest["fallbacks"].setdefault(f"predict:{kind}", []).append("inputs")
             self.flush()
@@ -721,14 +717,15 @@ class _StandIn(type(sys)):
 
 
 class _Fallbacks(dict):
-    """What stands in for broken student steps: the reference's training labels, and the
-    shapes (never the values) of its preprocessed images (absent: None)."""
+    """What stands in for broken student steps, by call name: the reference's output of a
+    labels call (`fb:<call>` in the inputs), and the shapes, never the values, of its other
+    outputs (`shape:<call>`); absent: None."""
 
     def __init__(self, inputs: dict) -> None:
-        super().__init__({k: v for k, v in inputs.items() if k.startswith("fb_")})
+        super().__init__({k[3:]: v for k, v in inputs.items() if k.startswith("fb:")})
         for key, value in inputs.items():
-            if key.startswith("shape_fb_") and key[len("shape_") :] not in self:
-                self[key[len("shape_") :]] = _Expected(tuple(int(d) for d in value))
+            if key.startswith("shape:") and key[6:] not in self:
+                self[key[6:]] = _Expected(tuple(int(d) for d in value))
 
     def __missing__(self, key: str):
         return None
@@ -774,7 +771,7 @@ def _shape(value) -> str:
 
 def _called_as(name: str, fn, args: tuple) -> str:
     """How the grader calls a builder, with the student's own parameter names where it can
-    read them: `build_cnn(input_shape=(28, 28, 1), num_classes=10)`."""
+    read them: `build(input_shape=(28, 28, 1), num_classes=10)`."""
     import inspect
 
     try:
@@ -916,6 +913,11 @@ def _build_if_unbuilt(model, shape: tuple):
     except BaseException:  # noqa: BLE001 - a subclassed model builds by being called
         model(np.zeros((1, *shape), dtype="float32"))
     return list(shape)
+
+
+def _literal(value):
+    """A plan's literal argument: lists become tuples (shapes), numbers stay."""
+    return tuple(_literal(v) for v in value) if isinstance(value, list) else value
 
 
 def _encodes(y_hot, labels) -> bool:

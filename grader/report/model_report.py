@@ -11,15 +11,15 @@ import zlib
 
 import numpy as np
 
-from grader.architecture import canonical_layers, compare
-from grader.checking import RunView
-from grader.results import Misclassified, ModelReport
+from grader.check.architecture import canonical_layers, compare
+from grader.check.checking import RunView
+from grader.report.results import Misclassified, ModelReport
 
 MAX_MISCLASSIFIED = 16
 
 
 def png_base64(image: np.ndarray, scale: int = 2) -> str:
-    """A grayscale digit as a base64 PNG, dark ink on white, upscaled without smoothing."""
+    """A grayscale picture as a base64 PNG, dark ink on white, upscaled without smoothing."""
     pixels = 255 - np.asarray(image, dtype=np.uint8)
     pixels = np.repeat(np.repeat(pixels, scale, axis=0), scale, axis=1)
     height, width = pixels.shape
@@ -35,7 +35,7 @@ def png_base64(image: np.ndarray, scale: int = 2) -> str:
     return base64.b64encode(png).decode("ascii")
 
 
-def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int = 10):
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int):
     matrix = np.zeros((classes, classes), dtype=int)
     np.add.at(matrix, (labels, predicted), 1)
     return tuple(tuple(int(v) for v in row) for row in matrix)
@@ -48,6 +48,8 @@ def build_model_report(
     x_test: np.ndarray,
     y_test: np.ndarray,
     reference_accuracy: float | None,
+    classes: int,
+    images: bool,
 ) -> ModelReport:
     """Everything the report shows for one model; parts that cannot be computed are left empty."""
     facts = student.model_facts(kind)
@@ -73,11 +75,14 @@ def build_model_report(
         predicted = student.predictions(kind).argmax(axis=1)
         if predicted.shape == y_test.shape:
             accuracy = float(np.mean(predicted == y_test))
-            confusion = confusion_matrix(y_test, predicted)
-            wrong = tuple(
-                Misclassified(int(i), int(y_test[i]), int(predicted[i]), png_base64(x_test[i]))
-                for i in np.flatnonzero(predicted != y_test)[:MAX_MISCLASSIFIED]
-            )
+            confusion = confusion_matrix(y_test, predicted, classes)
+            if images and x_test.ndim == 3:
+                wrong = tuple(
+                    Misclassified(
+                        int(i), int(y_test[i]), int(predicted[i]), png_base64(x_test[i])
+                    )
+                    for i in np.flatnonzero(predicted != y_test)[:MAX_MISCLASSIFIED]
+                )
     except Exception:  # noqa: BLE001
         pass
     return ModelReport(

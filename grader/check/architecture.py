@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 
-from grader.results import LayerInfo, LayerRow
+from grader.report.results import LayerInfo, LayerRow
 
 _ACTIVATION_LAYERS = {"ReLU": "relu", "Softmax": "softmax", "ELU": "elu", "LeakyReLU": "leaky_relu"}
 

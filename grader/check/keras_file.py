@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.artifacts import ArtifactError, _open_inside
+from grader.check.artifacts import ArtifactError, _open_inside
 
 MAX_KERAS_FILE = 256 << 20
 MAX_CONFIG = 8 << 20

@@ -1,0 +1,1 @@
+"""Authoring: student stubs and notebooks generated from the reference solution."""

@@ -1,0 +1,87 @@
+"""The engine is assignment-agnostic: `grader/` names no assignment under `reference/`, and the
+trusted modules never import the untrusted harness (issue 13)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from grader.config import find_assignment
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINE = ROOT / "grader"
+KERAS_WORDS = {"train", "evaluate", "save", "load", "predict", "fit"}
+"""Contract functions named like Keras's own methods (`model.save`, `model.evaluate`, ...):
+the engine must name those methods, so they cannot tell an assignment apart."""
+CLI_DEFAULT = ('default="mnist"',)
+"""The one allowed mention: the CLI's default `--assignment`."""
+
+
+def _assignments():
+    return sorted(p.parent.name for p in (ROOT / "reference").glob("*/assignment.toml"))
+
+
+def _names(name: str) -> set[str]:
+    """Every name an assignment gives: its own, its dataset's, its models', its functions'."""
+    config = find_assignment(name)
+    names = {name, config.data.keras, *config.plan.model_names}
+    names |= {f for f in config.functions if f not in KERAS_WORDS}
+    names |= {Path(config.data.file).stem}
+    return {n for n in names if n}
+
+
+def _engine_files():
+    return sorted(p for p in ENGINE.rglob("*") if p.is_file() and p.suffix in (".py", ".html",
+                                                                              ".css", ".json"))
+
+
+@pytest.mark.parametrize("assignment", _assignments())
+def test_engine_names_no_assignment(assignment):
+    """Does no file of grader/ (code, docstrings, templates, schemas) name this assignment,
+    its dataset, its models or its functions, as a whole word?"""
+    found = []
+    for name in sorted(_names(assignment)):
+        word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", re.IGNORECASE)
+        for path in _engine_files():
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if word.search(line) and not any(allowed in line for allowed in CLI_DEFAULT):
+                    found.append(f"{path.relative_to(ROOT)}:{number}: {name!r}: {line.strip()}")
+    assert found == [], "\n".join(found)
+
+
+def test_the_name_test_catches_a_name(tmp_path):
+    """Would the search above find a function name in a docstring (not only in code)?"""
+    name = sorted(_names("mnist") - {"mnist"})[0]
+    line = f'"""Calls {name}() on the inputs."""'
+    word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", re.IGNORECASE)
+    assert word.search(line)
+
+
+UNTRUSTED = {"runner"}
+"""The harness that runs inside the sandbox, as a script (it imports nothing from grader)."""
+
+
+def test_no_trusted_module_imports_the_harness():
+    """Does no module of grader/ import the untrusted harness, and the harness nothing of
+    grader?"""
+    problems = []
+    for path in sorted(ENGINE.rglob("*.py")):
+        module = path.stem
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                targets = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            for target in targets:
+                parts = target.split(".")
+                if module in UNTRUSTED and parts[0] == "grader":
+                    problems.append(f"{path.name} (untrusted) imports {target}")
+                elif module not in UNTRUSTED and parts[0] == "grader" and UNTRUSTED & set(parts):
+                    problems.append(f"{path.name} imports the untrusted {target}")
+    assert problems == []
