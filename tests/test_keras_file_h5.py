@@ -1,4 +1,4 @@
-"""grader/keras_file.py reads the legacy HDF5 files that Keras 3's `model.save("x.h5")` writes
+"""grader/check/keras_file.py reads the legacy HDF5 files that Keras 3's `model.save("x.h5")` writes
 as well as `.keras` zips: compile settings, optimizer steps and weights, told apart by their
 first bytes (never by the name), read with h5py and json only (never load_model)."""
 
@@ -12,9 +12,9 @@ import pytest
 keras = pytest.importorskip("keras")
 h5py = pytest.importorskip("h5py")
 
-from grader.artifacts import ArtifactError  # noqa: E402
-from grader.compile_settings import loss_setting, metric_settings, optimizer_setting  # noqa: E402
-from grader.keras_file import file_format, read_keras_file, same_weights  # noqa: E402
+from grader.check.artifacts import ArtifactError  # noqa: E402
+from grader.check.compile_settings import loss_setting, metric_settings, optimizer_setting  # noqa: E402
+from grader.check.keras_file import file_format, read_keras_file, same_weights  # noqa: E402
 
 
 def _model(compiled=True, **compile_args):
@@ -229,7 +229,7 @@ def test_links_are_never_followed(trained, tmp_path):
 
 def test_a_huge_config_attribute_is_refused(trained, tmp_path, monkeypatch):
     folder, _ = trained
-    monkeypatch.setattr("grader.keras_file.MAX_CONFIG", 100)
+    monkeypatch.setattr("grader.check.keras_file.MAX_CONFIG", 100)
     shutil.copy(folder / "m.h5", tmp_path / "m.h5")
     with pytest.raises(ArtifactError, match="model_config is larger than 0 MiB"):
         read_keras_file(tmp_path, "m.h5")

@@ -24,7 +24,7 @@ import pytest
 pytest.importorskip("keras")
 
 from grader.pipeline import GradeRequest, grade  # noqa: E402
-from grader.results import SubmissionResult, max_score, score  # noqa: E402
+from grader.report.results import SubmissionResult, max_score, score  # noqa: E402
 
 KNOWN_ANSWERS = Path(__file__).resolve().parent / "known_answers_ibm_lab"
 
@@ -87,7 +87,7 @@ CASES: dict[str, Expected] = {
         (63, 93),
         {
             "test_normalize_pixels": "Divide the pixel values by 255",
-            "test_normalize_pixels_test_images": "Same cause as check",
+            "test_normalize_pixels_test_images": "Divide the pixel values by 255",
         },
         may_fail={"test_dnn_test_accuracy": "the reference reaches"},
     ),
@@ -98,7 +98,7 @@ CASES: dict[str, Expected] = {
         93,
         {
             "test_flatten_pixels": "already divides the pixels by 255",
-            "test_flatten_pixels_test_images": "Same cause as check",
+            "test_flatten_pixels_test_images": "already divides the pixels by 255",
         },
     ),
     # Dense(128) as the second hidden layer instead of the lab's 100: output shapes and
@@ -173,7 +173,7 @@ def test_known_answer(results, case):
 @pytest.mark.xfail(
     strict=True,
     reason="engine gap: the runner keeps only a file at the exact path save() was given "
-    "(grader/runner.py, Runner.train_one), so a save() that writes <name>.keras beside it "
+    "(grader/run/runner.py, Runner.train_one), so a save() that writes <name>.keras beside it "
     "leaves the trusted side nothing to open",
 )
 def test_keras_only_saver_gets_half_the_save_check(results):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from grader import keras_checks as kc
+from grader.check import keras_checks as kc
 
 MODEL = "dnn"
 

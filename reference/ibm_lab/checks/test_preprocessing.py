@@ -8,8 +8,8 @@ judged on what it was given, so one mistake in flattening is not charged twice.
 import numpy as np
 import pytest
 
-from grader.checking import CheckFailure, check_array_contract, fail, note
-from grader.keras_checks import check_categorical, check_preprocessed
+from grader.check.checking import CheckFailure, check_array_contract, fail, note
+from grader.check.keras_checks import check_categorical, check_preprocessed
 
 WHAT = "the pixel values in row-major order, flattened to 784 columns"
 

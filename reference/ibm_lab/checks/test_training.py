@@ -3,8 +3,8 @@ and test accuracy."""
 
 import pytest
 
-from grader import keras_checks as kc
-from grader.checking import CheckFailure, note, partial
+from grader.check import keras_checks as kc
+from grader.check.checking import CheckFailure, note, partial
 
 HDF5_CREDIT = 0.5
 """What a working save/load round trip in another format than the lab's HDF5 earns."""
