@@ -1,10 +1,10 @@
 """Swap in an alternative reference: do the expected shapes, parameters and optimizer follow?
 
-tests/alt_reference/ is a reference directory whose MLP is seed 002's network,
+tests/alt_reference/ holds the solution modules of a reference whose MLP is seed 002's network,
 Dense(784, relu) -> Dense(100, relu) -> Dense(10, softmax) compiled with adam (the CNN stays
-seed 004's). The test adds reference/mnist's own checks to a copy of it, unchanged, and grades
-two students against it on the `quick` budget (about 40 s, the alternative reference's run
-included the first time; it is cached afterwards):
+seed 004's). The test adds reference/mnist's own settings, data and checks to a copy of it,
+unchanged, and grades two students against it on the `quick` budget (about 40 s, the
+alternative reference's run included the first time; it is cached afterwards):
 - `mnist`: the original reference solution (seed 000's MLP, rmsprop), which must now fail
   the MLP's architecture and compile checks, with the alternative's numbers in the feedback;
 - `seed_002`: seed 002's network as the tutorial writes it, which must now pass them.
@@ -69,10 +69,17 @@ def alt_reference(tmp_path_factory) -> Path:
     """tests/alt_reference plus reference/mnist's checks, copied now so they never drift."""
     folder = tmp_path_factory.mktemp("mnist_alt")
     for file in ALT.iterdir():
-        if file.is_file() and file.suffix in (".py", ".toml"):
+        if file.is_file() and file.suffix == ".py":
             shutil.copy(file, folder / file.name)
-    shutil.copytree(
-        REFERENCE / "checks", folder / "checks", ignore=shutil.ignore_patterns("__pycache__")
+    for part in ("checks", "data"):
+        shutil.copytree(
+            REFERENCE / part, folder / part, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    # reference/mnist's settings (contract, data, plan, budgets), under the alternative's title
+    settings = (REFERENCE / "assignment.toml").read_text()
+    title = 'title = "MNIST digits, alternative reference: seed 002\'s MLP (Dense 784, 100, Adam)"'
+    (folder / "assignment.toml").write_text(
+        "\n".join(title if line.startswith("title = ") else line for line in settings.splitlines())
     )
     return folder
 
