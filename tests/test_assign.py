@@ -195,7 +195,7 @@ def test_readme_lists_every_function(generated):
         assert f"`{name}`" in readme
     for form in ("`mnist.ipynb`", "`preprocessing.py`", "single `.py`", "`.zip`"):
         assert form in readme
-    assert "grader check mnist.ipynb" in readme
+    assert "grader check mnist.ipynb --assignment mnist" in readme
 
 
 def test_readme_says_what_is_accepted_and_what_each_deviation_costs(generated):

@@ -451,7 +451,7 @@ def _check_and_submit(modules: list[StubModule], notebook: str, note: str) -> st
 Save your work, then run in a terminal, in the folder that holds it:
 
 ```
-grader check {notebook}
+grader check {notebook} --assignment {notebook.removesuffix(".ipynb")}
 ```
 
 (or give it the folder, `.py` or `.zip` you are going to submit). It runs the visible checks

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 import numpy as np
 
@@ -564,9 +565,14 @@ def _agrees(ours: tuple[float, float], theirs: tuple[float, float], rows: int, l
     return not loss_fn or abs(ours_loss - loss) <= 1e-3 + 1e-3 * abs(ours_loss)
 
 
-def check_save_load(student: RunView, kind: str) -> None:
+def check_save_load(student: RunView, kind: str, elsewhere_credit: float = 0.5) -> None:
+    """save() then load() give back the trained model, from the file save() wrote at the
+    path it was given. A round trip through a file written beside that path (the same name,
+    another model suffix) earns `elsewhere_credit`."""
     saved = student.require(f"save:{kind}")
-    if saved.get("exists") is False:
+    instead = saved.get("wrote_instead")
+    path = os.path.basename(str(saved.get("path") or ""))
+    if saved.get("exists") is False and not instead:
         fail(
             f"save() returned without writing anything at the path it was given "
             f"({saved.get('path')}): save the model to exactly that path, model.save(path)."
@@ -607,14 +613,23 @@ def check_save_load(student: RunView, kind: str) -> None:
     try:
         after = infer(loaded, x)
     except Exception as exc:  # noqa: BLE001
-        fail(f"the {kind.upper()} loaded back from its .keras file cannot predict the images "
+        fail(f"the {kind.upper()} loaded back from its saved file cannot predict the images "
              f"the saved one predicts: {type(exc).__name__}: {str(exc)[:300]}")  # fmt: skip
     if before.shape != after.shape or np.abs(before - after).max(initial=0) > 1e-5:
         fail(
-            f"the {kind.upper()} loaded back from its .keras file predicts differently from the "
+            f"the {kind.upper()} loaded back from its saved file predicts differently from the "
             "model that was saved: save() must save the whole trained model (model.save(path)) "
             "and load() must return keras.models.load_model(path)."
         )
+    if saved.get("exists") is False and instead:
+        message = (
+            f"save() and load() round-trip the trained {kind.upper()}, but save() wrote "
+            f"{str(instead)[:80]!r} instead of the path it was given ({path!r}): save to "
+            "exactly that path, model.save(path) (Keras picks the format from its suffix)."
+        )
+        if elsewhere_credit < 1.0:
+            partial(elsewhere_credit, message)
+        note(message)
 
 
 def check_accuracy(

@@ -587,35 +587,42 @@ class Runner:
         if ok:
             written = os.path.exists(path)
             self.note(f"save:{kind}", exists=written, path=path)
-            if not written:
+            found = path if written else _written_beside(path)
+            if found is None:
                 self.manifest["calls"][f"load:{kind}"] = {
                     "status": "skipped",
                     "why": f"save() wrote nothing at the path it was given ({path})",
                 }
             else:
+                if not written:  # the same name with another model suffix: kept, and said
+                    self.note(f"save:{kind}", wrote_instead=os.path.basename(found))
+                found_suffix = found[len(os.path.splitext(path)[0]) :]
                 # load() must read the path it is given: the file moves to a fresh folder
                 # under a new name, and load() runs there, so a hard-coded path finds nothing.
                 fresh = os.path.join(self.plan["workdir"], f"reload-{kind}")
-                moved = os.path.join(fresh, f"saved-{kind}{suffix}")
+                moved = os.path.join(fresh, f"saved-{kind}{found_suffix}")
+                given = os.path.join(fresh, f"saved-{kind}{suffix}")
                 os.makedirs(fresh, exist_ok=True)
-                os.replace(path, moved)
+                os.replace(found, moved)
                 here = os.getcwd()
                 os.chdir(fresh)
                 try:
-                    ok, loaded = self.call(f"load:{kind}", load, moved)
+                    ok, loaded = self.call(f"load:{kind}", load, given)
                 finally:
                     os.chdir(here)
                 self.note(
                     f"load:{kind}",
-                    called_as=f"load({moved!r}), after moving the file save() wrote there",
+                    called_as=f"load({given!r}), after moving the file save() wrote there",
                 )
                 if ok:
                     facts["loaded"] = self.guard(
                         f"load:{kind}", lambda: self.save_model(kind, "loaded", loaded)
                     )
-                # What save() wrote, for the trusted side to open itself.
+                # What save() wrote, for the trusted side to open itself (it tells the
+                # format by the file's first bytes, never by this name).
                 facts["saved_file"] = self.guard(
-                    f"save:{kind}", lambda: self.keep_file(moved, f"models/{kind}_saved{suffix}")
+                    f"save:{kind}",
+                    lambda: self.keep_file(moved, f"models/{kind}_saved{found_suffix}"),
                 )
         else:
             self.manifest["calls"][f"load:{kind}"] = {"status": "skipped", "why": "save failed"}
@@ -913,6 +920,20 @@ def _build_if_unbuilt(model, shape: tuple):
     except BaseException:  # noqa: BLE001 - a subclassed model builds by being called
         model(np.zeros((1, *shape), dtype="float32"))
     return list(shape)
+
+
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+"""Suffixes Keras saves whole models under."""
+
+
+def _written_beside(path: str) -> str | None:
+    """The file save() wrote instead of `path`: the same name with another model suffix
+    (`mlp.keras` for `mlp.h5`), or with one appended (`mlp.h5.keras`); else None."""
+    stem = os.path.splitext(path)[0]
+    for candidate in [stem + s for s in MODEL_SUFFIXES] + [path + s for s in MODEL_SUFFIXES]:
+        if candidate != path and os.path.isfile(candidate) and not os.path.islink(candidate):
+            return candidate
+    return None
 
 
 def _literal(value):

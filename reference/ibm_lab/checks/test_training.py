@@ -13,7 +13,7 @@ HDF5_CREDIT = 0.5
 def check_saved_as_hdf5(student, kind: str) -> None:
     """save() and load() round-trip the trained model, and the file is HDF5, as in the lab."""
     try:
-        kc.check_save_load(student, kind)
+        kc.check_save_load(student, kind, elsewhere_credit=1.0)  # the credit is decided here
     except CheckFailure as failure:
         record = student.call(f"save:{kind}")
         if record.get("exists") is False:
@@ -25,6 +25,13 @@ def check_saved_as_hdf5(student, kind: str) -> None:
             ) from None
         raise
     written = student.keras_file(kind, "saved")
+    instead = student.call(f"save:{kind}").get("wrote_instead")
+    if written.format == "h5" and instead:
+        partial(
+            HDF5_CREDIT,
+            f"save() wrote the HDF5 file as {str(instead)[:80]!r}, not at the path it was given: "
+            "save with model.save(path) at exactly that path.",
+        )
     if written.format != "h5":
         partial(
             HDF5_CREDIT,
