@@ -45,8 +45,11 @@ class Declaration:
     part: str
 
 
-def declaration_of(function, module_name: str, where: str) -> Declaration:
-    """Validate a check function's marker; raise CheckDeclarationError naming `where`."""
+def declaration_of(
+    function, module_name: str, where: str, parts: tuple[str, ...] = ()
+) -> Declaration:
+    """Validate a check function's marker; raise CheckDeclarationError naming `where`.
+    `parts`: the assignment's parts (`AssignmentConfig.part_names`), when known."""
     marks = [m for m in getattr(function, "pytestmark", []) if m.name == MARKER]
     if not marks:
         raise CheckDeclarationError(
@@ -80,8 +83,9 @@ def declaration_of(function, module_name: str, where: str) -> Declaration:
         )
     default_part = module_name.rsplit(".", 1)[-1].removeprefix("test_")
     part = mark.kwargs.get("part", default_part)
-    if not isinstance(part, str) or not part.isidentifier():
-        raise CheckDeclarationError(f"{where}: part={part!r} must be a name")
+    if not isinstance(part, str) or not part.isidentifier() or (parts and part not in parts):
+        known = ", ".join(parts) or "a name"
+        raise CheckDeclarationError(f"{where}: part={part!r} must be one of {known}")
     return Declaration(float(points), title.strip(), visibility, part)
 
 
@@ -114,7 +118,9 @@ class GradingSession:
         self.model_reports: dict[str, list] = {}
         from grader.config import load_config
 
-        self.assignment_plan = load_config(self.plan["assignment"]).plan
+        assignment = load_config(self.plan["assignment"])
+        self.assignment_plan = assignment.plan
+        self.assignment_parts = assignment.part_names
         self.reference_view = _view(self.plan["reference"], self.assignment_plan)
         self._context = None
         self.exitstatus: int | None = None
@@ -130,7 +136,9 @@ class GradingSession:
     # ---- collection --------------------------------------------------------------------
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         where = f"{metafunc.module.__name__}::{metafunc.function.__name__}"
-        declaration = declaration_of(metafunc.function, metafunc.module.__name__, where)
+        declaration = declaration_of(
+            metafunc.function, metafunc.module.__name__, where, self.assignment_parts
+        )
         other = self.titles.get(declaration.title)
         if other is not None and other != where:
             raise CheckDeclarationError(

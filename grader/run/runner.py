@@ -928,7 +928,7 @@ MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 def _written_beside(path: str) -> str | None:
     """The file save() wrote instead of `path`: the same name with another model suffix
-    (`mlp.keras` for `mlp.h5`), or with one appended (`mlp.h5.keras`); else None."""
+    (`model.keras` for `model.h5`), or with one appended (`model.h5.keras`); else None."""
     stem = os.path.splitext(path)[0]
     for candidate in [stem + s for s in MODEL_SUFFIXES] + [path + s for s in MODEL_SUFFIXES]:
         if candidate != path and os.path.isfile(candidate) and not os.path.islink(candidate):
