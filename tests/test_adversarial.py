@@ -768,14 +768,14 @@ def _wheel_venv(base: Path) -> Path:
         [*pip, "install", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
         check=True, capture_output=True,
     )  # fmt: skip
-    assert (site / "grader" / "runner.py").is_file()
+    assert (site / "grader" / "run" / "runner.py").is_file()
     return venv
 
 
 @needs_full
 def test_grader_is_absent_from_the_sandbox_with_a_wheel_install(runs, tmp_path):
-    """With the grader installed as a wheel (site-packages/grader/, its data inside), can
-    the sandbox's Python still not find it, and is no file of its data readable?"""
+    """With the grader installed as a wheel (site-packages/grader/), can the sandbox's Python
+    still not find it, and is no file of the assignment's data readable?"""
     venv = _wheel_venv(tmp_path)
     work = tmp_path / "work"
     args = {

@@ -697,3 +697,46 @@ def test_prepared_hash_is_the_hash_of_what_was_handed_in(tmp_path):
     assert prepare(py, tmp_path / "o1").content_hash == content_hash(py)
     assert prepare(archive, tmp_path / "o2").content_hash == content_hash(archive)
     assert content_hash(py) != content_hash(archive)
+
+
+def test_notebooks_parse_side_by_side_in_threads():
+    """Do notebooks prepared in parallel threads (as `grader grade --workers 2` does) all
+    parse? CPython 3.11's AST converter keeps its recursion depth in shared state: a thread
+    switch in the middle of a parse (a garbage collection running a finalizer) failed an
+    honest notebook with "SystemError: AST constructor recursion depth mismatch"
+    (python/cpython#106905). The loader parses one at a time; without its lock, this test
+    fails (2 of 200 parses, measured)."""
+    import concurrent.futures
+    import gc
+    import sys
+
+    class Finalized:
+        def __del__(self):
+            sum(range(200))  # Python code in a finalizer: a point where threads switch
+
+    def garbage():
+        for _ in range(200):
+            a, b = Finalized(), Finalized()
+            a.other, b.other = b, a
+
+    nested = "def f(x):\n    return " + "(" * 60 + "x" + ")" * 60 + "\n"
+    cells = [{"cell_type": "code", "source": nested * 30, "metadata": {}, "outputs": [],
+              "execution_count": None} for _ in range(10)]  # fmt: skip
+    raw = json.dumps({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {}})
+
+    def parse(_):
+        garbage()
+        notes: list[str] = []
+        code, _origins = notebook_module(raw.encode(), "nb.ipynb", notes)
+        return notes, code.count("def f(")
+
+    interval, thresholds = sys.getswitchinterval(), gc.get_threshold()
+    sys.setswitchinterval(1e-6)
+    gc.set_threshold(50, 1, 1)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            outcomes = list(pool.map(parse, range(200)))
+    finally:
+        sys.setswitchinterval(interval)
+        gc.set_threshold(*thresholds)
+    assert all(notes == [] and count >= 1 for notes, count in outcomes)

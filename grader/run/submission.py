@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import stat
+import threading
 import unicodedata
 import zipfile
 import zlib
@@ -641,10 +642,22 @@ def notebook_to_module(raw: bytes, name: str, notes: list[str]) -> str:
     return notebook_module(raw, name, notes)[0]
 
 
+_AST_LOCK = threading.Lock()
+"""CPython 3.11 keeps the AST converter's recursion depth in interpreter-wide state: two
+threads parsing at once (students prepared side by side) can fail one of them with
+"SystemError: AST constructor recursion depth mismatch" (python/cpython#106905), which
+refused an honest notebook in a test run. Parsing is a few milliseconds: one at a time."""
+
+
 def notebook_module(raw: bytes, name: str, notes: list[str]) -> tuple[str, list]:
     """`notebook_to_module`, with where each line of the module comes from: per line, the
     notebook's `[cell, line]`, or None for a line the grader added (tracebacks then say
     `notebook cell 4, line 3`)."""
+    with _AST_LOCK:
+        return _notebook_module(raw, name, notes)
+
+
+def _notebook_module(raw: bytes, name: str, notes: list[str]) -> tuple[str, list]:
     if len(raw) > MAX_TOTAL_BYTES:
         raise SubmissionError(f"{name} is larger than {MAX_TOTAL_BYTES >> 20} MiB")
     try:
