@@ -274,6 +274,10 @@ def _tree(root: Path, skip: frozenset[str] = frozenset()) -> dict[str, tuple]:
     return found
 
 
+SHARED_ROOTS = [Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), REPO]
+"""Where a run's plants would land outside its job: shared with every other program."""
+
+
 def _planted(roots: list[Path]) -> tuple[list[str], list[str]]:
     """Paths under roots owned by a sandbox uid or named like the corpus's plants (PWNED*),
     and the reasons a scan could not finish (another program's huge or deep tree).
@@ -332,6 +336,9 @@ class Host:
         self.outside = base / "outside"
         self.outside.mkdir(parents=True)
         (self.outside / "secret.txt").write_text("a canary outside every job\n")
+        # What the shared directories already hold (another session's or program's files,
+        # say an earlier run's PWNED test file): only what appears after this counts.
+        self.planted_before = set(_planted(SHARED_ROOTS)[0])
         (self.outside / "nested").mkdir()
         (self.outside / "nested" / "canary.bin").write_bytes(b"\0" * 100)
         (self.out / "alice").mkdir(parents=True)
@@ -367,9 +374,10 @@ class Host:
         problems += [f"/tmp/{name} appeared" for name in new_in_tmp if name == "results.json"]
         planted = [p for p in iter_files(self.work) if os.path.basename(p) == "results.json"]
         planted += [str(p) for p in self.out.glob("*/results.json") if p.parent.name != "alice"]
-        shared, incomplete = _planted([Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"), REPO])
+        shared, incomplete = _planted(SHARED_ROOTS)
         for reason in incomplete:  # another program's tree: say so, never fail for it
             print(f"leak scan incomplete: {reason}")
+        shared = [hit for hit in shared if hit not in self.planted_before]
         return problems + [f"{p} was planted" for p in planted + shared]
 
 
