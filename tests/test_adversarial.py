@@ -455,7 +455,12 @@ class Runs:
         return Outcome(record, uid, leftovers, seconds)
 
     def leaks(self) -> list[str]:
-        return self.host.leaks(self.before, set(self._done))
+        """What the runs done so far left outside their jobs; scanned again only when another
+        run has finished since (the scan walks /tmp, /var/tmp, /dev/shm and the checkout)."""
+        done = frozenset(self._done)
+        if getattr(self, "_leaks_of", (None,))[0] != done:
+            self._leaks_of = (done, self.host.leaks(self.before, set(done)))
+        return list(self._leaks_of[1])
 
     def _host_paths_submission(self) -> Path:
         """The host_paths case with this machine's absolute paths filled in."""
