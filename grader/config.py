@@ -5,6 +5,7 @@ Every field carries a docstring; every error names the key and the file it came 
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
 import tomllib
@@ -148,6 +149,15 @@ TASKS = ("multiclass",)
 INPUT_NAMES = ("x_train", "y_train", "x_test")
 """What every run gets from the data: training examples and labels, test examples."""
 KEEP = ("all", "sample")
+RESERVED_MODEL_NAMES = ("train_samples",)
+REQUIRED_BUDGETS = {
+    "bundled": "the default data source (the assignment's own file) trains on it",
+    "quick": "`grader check` (students' own checks) and the tests train on it",
+}
+"""Budgets every assignment declares; `keras` (also for --data PATH) only if it has one."""
+"""Keys of a budget table that are not model names."""
+_CALL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(:[A-Za-z0-9_]+)?$")
+_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 _SIGNATURE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)$", re.DOTALL)
 
 
@@ -187,11 +197,23 @@ class DataSpec:
     """What one example is, in the reports' prose (`digit`)."""
 
     def check(self, where: str) -> None:
+        import numpy as np  # only here: parsing settings otherwise needs no NumPy
+
         _require(bool(self.x_shape), where, "x_shape", self.x_shape, "must name a shape")
-        _require(self.classes >= 2, where, "classes", self.classes, "must be at least 2")
         _require(
-            len(self.sha256) == 64, where, "sha256", self.sha256, "must be a sha256 hex digest"
-        )
+            2 <= self.classes <= 256, where, "classes", self.classes,
+            "must be 2 to 256 (labels are kept as uint8)",
+        )  # fmt: skip
+        _require(
+            bool(re.fullmatch(r"[0-9a-f]{64}", self.sha256)), where, "sha256", self.sha256,
+            "must be a sha256 hex digest (64 lowercase hex digits)",
+        )  # fmt: skip
+        try:
+            np.dtype(self.x_dtype)
+        except TypeError:
+            _require(False, where, "x_dtype", self.x_dtype, "is not a NumPy dtype")
+        _require(self.test_per_class >= 0, where, "test_per_class", self.test_per_class,
+                 "must be >= 0")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -291,38 +313,82 @@ class Plan:
         known = set(INPUT_NAMES) | set(self.inputs)
         for key, value in self.inputs.items():
             _require(
-                isinstance(value, list) and all(isinstance(v, int | float) for v in value),
+                key.isidentifier() and key not in INPUT_NAMES, f"{where}.inputs", key, key,
+                "must be a new name (letters, digits, _)",
+            )  # fmt: skip
+            _require(
+                isinstance(value, list)
+                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value),
                 f"{where}.inputs", key, value, "must be a list of numbers",
             )  # fmt: skip
+        steps = {getattr(self.training, k) for k in ("train", "evaluate", "save", "load")}
+        steps |= {m.builder for m in self.models}
+        calls: dict[str, Call] = {}
         for i, call in enumerate(self.calls):
             at = f"{where}.calls[{i}]"
+            _require(
+                bool(_CALL_NAME.match(call.name)), at, "name", call.name,
+                "must be a function name, with :variant (letters, digits, _) for another call",
+            )  # fmt: skip
             _require(call.function in contract, at, "name", call.name, "is no contract function")
+            _require(
+                call.function not in steps, at, "name", call.name,
+                "is a builder or training function: the plan's models and training call those",
+            )  # fmt: skip
             _require(call.name not in known, at, "name", call.name, "is used twice")
             _require(call.keep in KEEP, at, "keep", call.keep, f"must be one of {KEEP}")
             _require(call.shape in ("", "reference"), at, "shape", call.shape, "must be reference")
             _require(
-                call.labels_of in ("", *INPUT_NAMES), at, "labels_of", call.labels_of,
-                "must name y_train",
+                call.labels_of in ("", "y_train"), at, "labels_of", call.labels_of,
+                "must be y_train (the call encodes the training labels)",
+            )  # fmt: skip
+            _require(
+                not (call.labels_of and call.shape), at, "shape", call.shape,
+                "and labels_of do not go together (labels stand in by value)",
             )  # fmt: skip
             _check_args(call.args, known, at)
             known.add(call.name)
+            calls[call.name] = call
         names, builders = set(), set()
         for i, model in enumerate(self.models):
             at = f"{where}.models[{i}]"
+            _require(
+                model.name.isidentifier() and model.name not in RESERVED_MODEL_NAMES
+                and model.name not in contract.values(), at, "name", model.name,
+                "must be a name (letters, digits, _), not train_samples or a contract module",
+            )  # fmt: skip
             _require(model.name not in names, at, "name", model.name, "is used twice")
             _require(model.builder not in builders, at, "builder", model.builder, "builds twice")
             names.add(model.name)
             builders.add(model.builder)
             _require(model.builder in contract, at, "builder", model.builder, "is not a function")
             _require(model.task in TASKS, at, "task", model.task, f"must be one of {TASKS}")
-            for key in ("x", "x_test", "y"):
+            _require(
+                bool(model.input_shape) and all(d >= 1 for d in model.input_shape), at,
+                "input_shape", list(model.input_shape), "must be positive sizes",
+            )  # fmt: skip
+            for key in ("x", "x_test"):
                 value = getattr(model, key)
-                _require(value in known, at, key, value, "names no input or call")
-            _check_args(model.args, known, at)
+                _require(
+                    value in calls and calls[value].shape == "reference", at, key, value,
+                    'must name a call with shape = "reference" (the model\'s inputs)',
+                )  # fmt: skip
+            _require(
+                model.y in calls and calls[model.y].labels_of == "y_train", at, "y", model.y,
+                'must name a call with labels_of = "y_train" (the model\'s training labels)',
+            )  # fmt: skip
+            _require(
+                isinstance(model.args, list | tuple) and all(_literal(a) for a in model.args),
+                at, "args", model.args, "must be numbers or lists (the builder's arguments)",
+            )  # fmt: skip
         _require(bool(self.models), where, "models", (), "must declare at least one model")
         for key in ("train", "evaluate", "save", "load"):
             value = getattr(self.training, key)
             _require(value in contract, f"{where}.training", key, value, "is not in [contract]")
+        _require(
+            bool(_SUFFIX.match(self.training.save_suffix)), f"{where}.training", "save_suffix",
+            self.training.save_suffix, "must be a file suffix such as .keras or .h5",
+        )  # fmt: skip
 
     def to_json(self, contract: dict[str, str]) -> dict:
         """The plan as the sandbox's harness reads it: every function with its module."""
@@ -378,7 +444,16 @@ def parse_contract(table: object, where: str) -> FrozenDict:
         for text in signatures:
             match = _SIGNATURE.match(text.strip())
             _require(bool(match), f"{where}.contract", module, text, "is not `name(args)`")
-            functions.append((match.group(1), text.strip()))
+            try:
+                ast.parse(f"def {text.strip()}: pass")
+            except SyntaxError:
+                _require(False, f"{where}.contract", module, text, "is not a Python signature")
+            name = match.group(1)
+            _require(
+                all(name not in [f for f, _ in fns] for fns in modules.values()),
+                f"{where}.contract", module, name, "is in two modules",
+            )  # fmt: skip
+            functions.append((name, text.strip()))
         modules[module] = tuple(functions)
     return FrozenDict(modules)
 
@@ -610,6 +685,9 @@ def load_config(path: str | Path) -> AssignmentConfig:
         budget = dataclasses.replace(budget, name=name)
         budget.check(at)
         budgets[name] = budget
+    for required, why in REQUIRED_BUDGETS.items():
+        if required not in budgets:
+            raise GraderError(f"{where}: missing [budget.{required}]", why)
     config = _build(AssignmentConfig, {**data, "budgets": {}}, where)
     config = dataclasses.replace(
         config, budgets=FrozenDict(budgets), name=path.parent.name, root=path.parent,

@@ -119,3 +119,49 @@ def test_unknown_budget_and_assignment():
     with pytest.raises(GraderError) as info:
         find_assignment("no-such-assignment")
     assert "mnist" in (info.value.hint or "")
+
+
+# The plan: what load_config refuses before anything runs (each found by a review of the
+# plan-driven engine; each would otherwise have failed later, for every student).
+PLAN_EDITS = {
+    "model-y-is-raw-labels": (
+        ('y = "one_hot:train"', 'y = "y_train"', 1), "models[0].y = 'y_train'"
+    ),
+    "model-x-not-shaped": (
+        ('x = "flatten_and_scale"', 'x = "one_hot"', 1), "models[0].x = 'one_hot'"
+    ),
+    "labels-of-images": (
+        ('\nlabels_of = "y_train"\n', '\nlabels_of = "x_train"\n', 1), "labels_of"
+    ),
+    "model-name-path": (('name = "mlp"', 'name = "../x"', 1), "models[0].name = '../x'"),
+    "model-name-module": (('name = "mlp"', 'name = "training"', 1), "models[0].name"),
+    "call-variant-path": (
+        ('name = "one_hot:train"', 'name = "one_hot:a/b"', 1), "calls[5].name = 'one_hot:a/b'"
+    ),
+    "call-of-a-builder": (
+        ('name = "one_hot"\nargs', 'name = "build_mlp"\nargs', 1), "is a builder or training"
+    ),
+    "input-overrides-data": (("probe_labels = [", "x_train = [", 1), "inputs.x_train"),
+    "input-of-bools": (("probe_labels = [5, 0,", "probe_labels = [true, 0,", 1), "numbers"),
+    "model-args-string": (("args = [784, 10]", 'args = ["relu", 10]', 1), "models[0].args"),
+    "suffix-path": (('save_suffix = ".keras"', 'save_suffix = "/../x"', 1), "save_suffix"),
+    "dtype": (('x_dtype = "uint8"', 'x_dtype = "uint9"', 1), "is not a NumPy dtype"),
+    "classes": (("classes = 10 ", "classes = 300 ", 1), "classes = 300"),
+    "sha256": (('sha256 = "63818dc867dd', 'sha256 = "XX818dc867dd', 1), "sha256"),
+    "signature": (('"load(path)"', '"load(()"', 1), "is not a Python signature"),
+    "function-twice": (('"load(path)"', '"one_hot(labels)"', 1), "is in two modules"),
+    "no-quick-budget": (("[budget.quick]", "[budget.quik]", 1), "missing [budget.quick]"),
+}
+
+
+@pytest.mark.parametrize("case", list(PLAN_EDITS), ids=list(PLAN_EDITS))
+def test_bad_plans_are_refused_with_the_key(tmp_path, case):
+    """Does a plan that would break later (for every student, or the reference) fail to load,
+    in one line naming the file and the key?"""
+    (old, new, count), expected = PLAN_EDITS[case]
+    assert old in GOOD, f"{case}: the edit no longer applies"
+    path = write(tmp_path, GOOD.replace(old, new, count))
+    with pytest.raises(GraderError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert expected in message and str(path) in message and "\n" not in message

@@ -577,6 +577,12 @@ def check_save_load(student: RunView, kind: str, elsewhere_credit: float = 0.5) 
             f"save() returned without writing anything at the path it was given "
             f"({saved.get('path')}): save the model to exactly that path, model.save(path)."
         )
+    if instead and student.call(f"load:{kind}").get("status") == "error":
+        fail(
+            f"save() wrote {str(instead)[:80]!r} instead of the path it was given ({path!r}), "
+            "so load(path) found no model there: save to exactly that path, "
+            "model.save(path) (Keras picks the format from its suffix)."
+        )
     if student.call(f"load:{kind}").get("status") == "error":
         try:
             student.require(f"load:{kind}")
