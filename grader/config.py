@@ -358,6 +358,10 @@ class Plan:
                 "must be a name (letters, digits, _), not train_samples or a contract module",
             )  # fmt: skip
             _require(model.name not in names, at, "name", model.name, "is used twice")
+            _require(
+                model.name not in {c.function for c in self.calls}, at, "name", model.name,
+                "is a function's name too (their artifacts would share file names)",
+            )  # fmt: skip
             _require(model.builder not in builders, at, "builder", model.builder, "builds twice")
             names.add(model.name)
             builders.add(model.builder)

@@ -196,3 +196,25 @@ def test_model_report_shows_the_alternative(graded):
     (mlp,) = [m for m in graded["mnist"].models if m.name == "mlp"]
     assert expected_column(mlp.layers) == ALT_MLP
     assert mlp.reference_accuracy is not None
+
+
+def test_a_reference_whose_plan_does_not_fit_it_stops_the_grading(tmp_path, monkeypatch):
+    """A plan whose arguments do not fit the reference's functions (build_mlp given four
+    arguments) loads, but the reference's run fails that call: is the grading stopped with
+    the call and its error, instead of grading everyone against a reference with no MLP?"""
+    from mnist import dataset_label, load_mnist
+
+    from grader.config import load_config
+    from grader.run.local import ReferenceFailed, run_reference
+
+    monkeypatch.setenv("KERAS_GRADER_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "mnist_misfit"
+    shutil.copytree(REFERENCE, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    settings = (folder / "assignment.toml").read_text()
+    assert "args = [784, 10]" in settings
+    misfit = settings.replace("args = [784, 10]", "args = [784, 10, 3, 4]")
+    (folder / "assignment.toml").write_text(misfit)
+    config = load_config(folder)
+    with pytest.raises(ReferenceFailed, match=r"build_mlp did not work: error \(TypeError"):
+        run_reference(config, load_mnist("bundled"), config.budget("quick"),
+                      dataset_label("bundled"), tmp_path / "work")  # fmt: skip

@@ -135,6 +135,7 @@ PLAN_EDITS = {
     ),
     "model-name-path": (('name = "mlp"', 'name = "../x"', 1), "models[0].name = '../x'"),
     "model-name-module": (('name = "mlp"', 'name = "training"', 1), "models[0].name"),
+    "model-name-function": (('name = "mlp"', 'name = "one_hot"', 1), "is a function's name"),
     "call-variant-path": (
         ('name = "one_hot:train"', 'name = "one_hot:a/b"', 1), "calls[5].name = 'one_hot:a/b'"
     ),

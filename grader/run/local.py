@@ -181,6 +181,20 @@ def _build_reference(
                 f"see {ref_dir / 'job'} (stderr: {outcome.stderr.strip()[-300:]})",
             )
         artifacts = Artifacts(outcome.out_dir)
+        failed = [
+            (name, record)
+            for name, record in artifacts.manifest.get("calls", {}).items()
+            if isinstance(record, dict) and record.get("status") != "ok"
+        ]
+        if failed:  # every expected value comes from this run: all of it must have worked
+            name, record = failed[0]
+            why = str(record.get("message") or record.get("why") or "")[:300]
+            raise ReferenceFailed(
+                f"the reference solution's {name} did not work: {record.get('status')}"
+                + (f" ({record.get('exc_type')}: {why})" if why else ""),
+                "the plan's arguments must fit the reference's functions "
+                f"(see {ref_dir / 'job' / 'out' / 'manifest.json'})",
+            )
         fallbacks = {}
         values, shapes = stand_ins(config)
         try:
