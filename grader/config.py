@@ -303,12 +303,6 @@ class Plan:
     def model_names(self) -> tuple[str, ...]:
         return tuple(m.name for m in self.models)
 
-    def call(self, name: str) -> Call:
-        for call in self.calls:
-            if call.name == name:
-                return call
-        raise KeyError(name)
-
     def check(self, where: str, contract: dict[str, str]) -> None:
         known = set(INPUT_NAMES) | set(self.inputs)
         for key, value in self.inputs.items():

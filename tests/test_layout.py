@@ -33,6 +33,21 @@ def _names(name: str) -> set[str]:
     return {n for n in names if n}
 
 
+def _word(name: str) -> re.Pattern:
+    """`name` as a whole word (not inside a longer identifier), in any case."""
+    return re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", re.IGNORECASE)
+
+
+def _mentions(name: str, files) -> list[str]:
+    found = []
+    for path in files:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if _word(name).search(line) and not any(ok in line for ok in CLI_DEFAULT):
+                shown = path.relative_to(ROOT if path.is_relative_to(ROOT) else path.parents[1])
+                found.append(f"{shown}:{number}: {name!r}: {line.strip()}")
+    return found
+
+
 def _engine_files():
     return sorted(p for p in ENGINE.rglob("*") if p.is_file() and p.suffix in (".py", ".html",
                                                                               ".css", ".json"))
@@ -42,22 +57,22 @@ def _engine_files():
 def test_engine_names_no_assignment(assignment):
     """Does no file of grader/ (code, docstrings, templates, schemas) name this assignment,
     its dataset, its models or its functions, as a whole word?"""
-    found = []
-    for name in sorted(_names(assignment)):
-        word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", re.IGNORECASE)
-        for path in _engine_files():
-            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if word.search(line) and not any(allowed in line for allowed in CLI_DEFAULT):
-                    found.append(f"{path.relative_to(ROOT)}:{number}: {name!r}: {line.strip()}")
+    found = [hit for name in sorted(_names(assignment)) for hit in _mentions(name, _engine_files())]
     assert found == [], "\n".join(found)
 
 
 def test_the_name_test_catches_a_name(tmp_path):
-    """Would the search above find a function name in a docstring (not only in code)?"""
+    """Does the same search find a function name in a docstring and a template, but not
+    inside a longer identifier, and let the CLI's default through?"""
     name = sorted(_names("mnist") - {"mnist"})[0]
-    line = f'"""Calls {name}() on the inputs."""'
-    word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", re.IGNORECASE)
-    assert word.search(line)
+    (tmp_path / "pkg").mkdir()
+    module, template = tmp_path / "pkg" / "m.py", tmp_path / "pkg" / "t.html"
+    module.write_text(f'"""Calls {name}() on the inputs."""\nx_{name}_y = 1\ndefault="mnist"\n')
+    template.write_text(f"<p>{name.upper()}</p>\n")
+    assert [hit.split(": ")[0] for hit in _mentions(name, [module, template])] == [
+        "pkg/m.py:1", "pkg/t.html:1",
+    ]
+    assert _mentions("mnist", [module]) == []
 
 
 UNTRUSTED = {"runner"}

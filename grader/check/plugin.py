@@ -118,9 +118,9 @@ class GradingSession:
         self.model_reports: dict[str, list] = {}
         from grader.config import load_config
 
-        assignment = load_config(self.plan["assignment"])
-        self.assignment_plan = assignment.plan
-        self.assignment_parts = assignment.part_names
+        self.assignment_config = load_config(self.plan["assignment"])
+        self.assignment_plan = self.assignment_config.plan
+        self.assignment_parts = self.assignment_config.part_names
         self.reference_view = _view(self.plan["reference"], self.assignment_plan)
         self._context = None
         self.exitstatus: int | None = None
@@ -262,7 +262,7 @@ class GradingSession:
     def grading(self):
         """Settings, data and held-out labels: loaded once for the whole class."""
         if self._context is None:
-            self._context = _Context(self.plan, self.reference_view)
+            self._context = _Context(self.assignment_config, self.plan, self.reference_view)
         return self._context
 
     @pytest.fixture(scope="session")
@@ -337,7 +337,7 @@ class GradingSession:
         out = {"submissions": {}, "collection_errors": self.collection_errors, "reference": {}}
         if self._context is None and self.entries and not self.collection_errors:
             try:
-                self._context = _Context(self.plan, self.reference_view)
+                self._context = _Context(self.assignment_config, self.plan, self.reference_view)
             except Exception as exc:  # noqa: BLE001
                 self.collection_errors.append(f"could not load the grading data: {exc}")
         for sid in self.entries:
@@ -418,11 +418,10 @@ def _view(entry: dict, plan) -> RunView:
 class _Context:
     """Session-wide trusted state: config, budget, data, reference accuracy."""
 
-    def __init__(self, plan: dict, reference: RunView) -> None:
-        from grader.config import load_config
+    def __init__(self, config, plan: dict, reference: RunView) -> None:
         from grader.data import load_data
 
-        self.config = load_config(plan["assignment"])
+        self.config = config  # parsed once, by the session
         self.budget = self.config.budget(plan["budget"])
         _seed(self.config.seed, self.config.threads)
         (_, _), (x_test, y_test) = load_data(self.config, plan["data"])
