@@ -78,11 +78,20 @@ class Grading:
     """Full credit for test accuracy >= the reference's accuracy minus this margin."""
     accuracy_partial_band: float = 0.08
     """Below the margin, credit falls linearly to zero over this many accuracy points."""
+    error_factor: float = 1.15
+    """Regression: full credit for a test error (MAE) up to the reference's times this."""
+    error_partial_band: float = 0.5
+    """Above that, credit falls linearly to zero at the reference's error times
+    (error_factor + error_partial_band)."""
 
     def check(self, where: str) -> None:
         for key in ("accuracy_margin", "accuracy_partial_band"):
             value = getattr(self, key)
             _require(0.0 <= value <= 1.0, where, key, value, "must be in [0, 1]")
+        _require(self.error_factor >= 1.0, where, "error_factor", self.error_factor,
+                 "must be at least 1 (the reference's own error)")  # fmt: skip
+        _require(self.error_partial_band >= 0.0, where, "error_partial_band",
+                 self.error_partial_band, "must be >= 0")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -144,11 +153,14 @@ class Environment:
     TensorFlow and Keras (e.g. `matplotlib`, `pandas`, `sklearn`)."""
 
 
-TASKS = ("multiclass",)
-"""The task kinds a model may declare (binary and regression come with their own checks)."""
+TASKS = ("multiclass", "binary", "regression")
+"""The task kinds a model may declare: `multiclass` (a softmax over the classes, one-hot or
+integer labels, accuracy), `binary` (one sigmoid unit, labels 0/1, accuracy at 0.5) and
+`regression` (one linear unit, numeric targets, mean absolute error: lower is better).
+grader/check/tasks.py holds what each kind means to the checks and the reports."""
 INPUT_NAMES = ("x_train", "y_train", "x_test")
 """What every run gets from the data: training examples and labels, test examples."""
-KEEP = ("all", "sample")
+KEEP = ("all", "sample", "value")
 RESERVED_MODEL_NAMES = ("train_samples",)
 REQUIRED_BUDGETS = {
     "bundled": "the default data source (the assignment's own file) trains on it",
@@ -180,10 +192,13 @@ class DataSpec:
     x_dtype: str = "uint8"
     """The dtype of the examples, in every source."""
     classes: int = 0
-    """Labels are integers 0..classes-1."""
+    """Labels are integers 0..classes-1; 0: the targets are numbers (regression), float32."""
     test_per_class: int = 0
     """`file` with `x`, `y` only: this many examples of each class go to the test split
     (stratified, always the same way); the rest train."""
+    test_rows: int = 0
+    """`file` with `x`, `y` and numeric targets (classes = 0): this many examples, drawn
+    always the same way, go to the test split; the rest train."""
     split_seed: int = 0
     """Seed of that split's shuffle. Changing it changes every grade on the bundled data."""
     keras: str = ""
@@ -201,8 +216,8 @@ class DataSpec:
 
         _require(bool(self.x_shape), where, "x_shape", self.x_shape, "must name a shape")
         _require(
-            2 <= self.classes <= 256, where, "classes", self.classes,
-            "must be 2 to 256 (labels are kept as uint8)",
+            self.classes == 0 or 2 <= self.classes <= 256, where, "classes", self.classes,
+            "must be 2 to 256 (labels are kept as uint8), or 0 for numeric targets",
         )  # fmt: skip
         _require(
             bool(re.fullmatch(r"[0-9a-f]{64}", self.sha256)), where, "sha256", self.sha256,
@@ -214,6 +229,16 @@ class DataSpec:
             _require(False, where, "x_dtype", self.x_dtype, "is not a NumPy dtype")
         _require(self.test_per_class >= 0, where, "test_per_class", self.test_per_class,
                  "must be >= 0")  # fmt: skip
+        _require(self.test_rows >= 0, where, "test_rows", self.test_rows, "must be >= 0")
+        _require(
+            self.classes or not self.test_per_class, where, "test_per_class",
+            self.test_per_class, "needs classes (numeric targets split by test_rows)",
+        )  # fmt: skip
+
+    @property
+    def numeric_targets(self) -> bool:
+        """The targets are numbers to predict (regression), not class labels."""
+        return self.classes == 0
 
 
 @dataclass(frozen=True)
@@ -227,7 +252,9 @@ class Call:
     """Positional arguments: strings name an input or an earlier call's output; numbers
     and lists are passed as they are."""
     keep: str = "all"
-    """`sample`: a training-set output, of which only the first rows are kept as artifacts."""
+    """`sample`: a training-set output, of which only the first rows are kept as artifacts;
+    `value`: whatever it returns (fitted statistics, a scaler object) is handed unchanged to
+    the calls that name it and is not kept as an array."""
     shape: str = ""
     """`reference`: the output must have the reference's shape to feed a model."""
     labels_of: str = ""
@@ -254,7 +281,8 @@ class ModelPlan:
     x_test: str
     """The call whose output it predicts."""
     y: str
-    """The call whose output are its training labels."""
+    """The call whose output are its training labels, or `y_train` for the data's own labels
+    (binary labels 0/1, numeric targets)."""
     args: typing.Any = ()
     """The builder's positional arguments (as for calls)."""
     title: str = ""
@@ -333,6 +361,10 @@ class Plan:
             _require(call.keep in KEEP, at, "keep", call.keep, f"must be one of {KEEP}")
             _require(call.shape in ("", "reference"), at, "shape", call.shape, "must be reference")
             _require(
+                call.keep != "value" or not (call.shape or call.labels_of), at, "keep",
+                call.keep, "(a value handed on as it is) has no shape or labels to check",
+            )  # fmt: skip
+            _require(
                 call.labels_of in ("", "y_train"), at, "labels_of", call.labels_of,
                 "must be y_train (the call encodes the training labels)",
             )  # fmt: skip
@@ -372,8 +404,10 @@ class Plan:
                     'must name a call with shape = "reference" (the model\'s inputs)',
                 )  # fmt: skip
             _require(
-                model.y in calls and calls[model.y].labels_of == "y_train", at, "y", model.y,
-                'must name a call with labels_of = "y_train" (the model\'s training labels)',
+                model.y == "y_train"
+                or (model.y in calls and calls[model.y].labels_of == "y_train"), at, "y",
+                model.y, 'must be y_train or name a call with labels_of = "y_train" (the '
+                "model's training labels)",
             )  # fmt: skip
             _require(
                 isinstance(model.args, list | tuple) and all(_literal(a) for a in model.args),
@@ -410,6 +444,29 @@ class Plan:
             }
             | {"save_suffix": self.training.save_suffix},
         }
+
+
+def _check_task(model: ModelPlan, data: DataSpec, where: str) -> None:
+    """A model's task kind must fit the data's targets (and its labels their encoding)."""
+    fits = {
+        "multiclass": (data.classes >= 2, "needs class labels ([data] classes >= 2)"),
+        "binary": (data.classes == 2, "needs two classes ([data] classes = 2)"),
+        "regression": (data.numeric_targets, "needs numeric targets ([data] classes = 0)"),
+    }
+    ok, why = fits[model.task]
+    _require(ok, where, "task", model.task, why)
+    if model.task == "multiclass":
+        _require(
+            model.y != "y_train", where, "y", model.y,
+            'must name a call with labels_of = "y_train": a multiclass model trains on '
+            "one-hot rows",
+        )  # fmt: skip
+    else:
+        _require(
+            model.y == "y_train", where, "y", model.y,
+            f"must be y_train: a {model.task} model trains on the data's own "
+            + ("targets" if model.task == "regression" else "labels (0/1)"),
+        )  # fmt: skip
 
 
 def _check_args(args: object, known: set[str], where: str) -> None:
@@ -659,6 +716,8 @@ def load_config(path: str | Path) -> AssignmentConfig:
         raise GraderError(f"{where}: missing [plan]", "declare the calls and models there")
     plan = _build(Plan, data.pop("plan"), f"{where}: plan")
     plan.check(f"{where}: plan", functions)
+    for i, model in enumerate(plan.models):
+        _check_task(model, spec, f"{where}: plan.models[{i}]")
     budgets = {}
     for name, table in budgets_raw.items():
         at = f"{where}: budget.{name}"

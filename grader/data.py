@@ -2,14 +2,15 @@
 
 Every source comes back as keras's `load_data()` returns a dataset: `(x_train, y_train),
 (x_test, y_test)`, with the examples in the dtype and shape the assignment's `[data]` table
-declares and integer labels 0..classes-1. The student's code is written against that shape,
-whatever the source.
+declares and integer labels 0..classes-1 (or float32 targets where `classes = 0`: regression).
+The student's code is written against that shape, whatever the source.
 
 Sources (the CLI's `--data`):
 - `"bundled"` (default, offline): the `[data] file` in the assignment's folder (provenance and
   licence in the README beside it), checked against its sha256. A file holding `x`/`y` (or
-  `images`/`labels`) is split stratified, `test_per_class` of each class to test, always the
-  same way (see `_split_bundled`); a file with keras's four keys is used as it is.
+  `images`/`labels`) is split stratified, `test_per_class` of each class to test (numeric
+  targets: `test_rows` at random), always the same way (see `_split_bundled`); a file with
+  keras's four keys is used as it is.
 - `"keras"`: `keras.datasets.<[data] keras>.load_data()`; needs the internet once.
 - anything else: a path to an `.npz` with keras's keys `x_train, y_train, x_test, y_test`
   (a file literally named `bundled` or `keras` is reached as `./bundled`, `./keras`).
@@ -40,10 +41,14 @@ Split = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 def _npz_hint(spec: DataSpec) -> str:
     shape = ", ".join(map(str, spec.x_shape))
+    targets = (
+        "numeric y_train/y_test (n,)"
+        if spec.numeric_targets
+        else f"integer y_train/y_test (n,) in 0..{spec.classes - 1}"
+    )
     return (
         f"give an .npz with keras's keys: {spec.x_dtype} x_train/x_test (n, {shape}) and "
-        f"integer y_train/y_test (n,) in 0..{spec.classes - 1}, saved with np.savez "
-        "(no pickled objects)"
+        f"{targets}, saved with np.savez (no pickled objects)"
     )
 
 
@@ -61,7 +66,8 @@ def load_data(config: AssignmentConfig, source: str = "bundled") -> Split:
             download, once), or the path of a keras-format `.npz`.
 
     Returns:
-        `(x_train, y_train), (x_test, y_test)`, labels as uint8.
+        `(x_train, y_train), (x_test, y_test)`, labels as uint8 (numeric targets as
+        float32).
 
     Raises:
         GraderError: the data cannot be had (offline, missing or malformed file), in one line
@@ -147,6 +153,9 @@ def _split_bundled(labels: np.ndarray, spec: DataSpec) -> tuple[np.ndarray, np.n
     (NEP 19), while `default_rng` streams may change, and a changed split would change grades.
     """
     rng = np.random.RandomState(spec.split_seed)
+    if spec.numeric_targets:  # no classes to stratify by: test_rows drawn at random
+        order = rng.permutation(len(labels))
+        return order[spec.test_rows :], order[: spec.test_rows]
     train_parts, test_parts = [], []
     for label in range(spec.classes):
         members = rng.permutation(np.flatnonzero(labels == label))
@@ -252,7 +261,10 @@ def _validated(arrays: dict[str, np.ndarray], name: str, spec: DataSpec) -> Spli
             )
         if x.shape[0] == 0:
             raise GraderError(f"{name}: x_{split} is empty", _NPZ_HINT)
-        if not np.issubdtype(y.dtype, np.integer):
+        if spec.numeric_targets:
+            if not (np.issubdtype(y.dtype, np.floating) or np.issubdtype(y.dtype, np.integer)):
+                raise GraderError(f"{name}: y_{split} is {y.dtype}, expected numbers", _NPZ_HINT)
+        elif not np.issubdtype(y.dtype, np.integer):
             raise GraderError(f"{name}: y_{split} is {y.dtype}, expected integers", _NPZ_HINT)
         if y.shape != (x.shape[0],):
             raise GraderError(
@@ -260,13 +272,17 @@ def _validated(arrays: dict[str, np.ndarray], name: str, spec: DataSpec) -> Spli
                 f"to match x_{split}",
                 _NPZ_HINT,
             )
-        if y.min() < 0 or y.max() >= spec.classes:
+        if spec.numeric_targets:
+            if not np.isfinite(y).all():
+                raise GraderError(f"{name}: y_{split} holds NaN or infinite targets", _NPZ_HINT)
+        elif y.min() < 0 or y.max() >= spec.classes:
             raise GraderError(
                 f"{name}: y_{split} has labels {y.min()}..{y.max()}, "
                 f"expected 0..{spec.classes - 1}",
                 _NPZ_HINT,
             )
+    targets = np.float32 if spec.numeric_targets else np.uint8
     return (
-        (np.ascontiguousarray(arrays["x_train"]), arrays["y_train"].astype(np.uint8)),
-        (np.ascontiguousarray(arrays["x_test"]), arrays["y_test"].astype(np.uint8)),
+        (np.ascontiguousarray(arrays["x_train"]), arrays["y_train"].astype(targets)),
+        (np.ascontiguousarray(arrays["x_test"]), arrays["y_test"].astype(targets)),
     )

@@ -88,6 +88,12 @@ class RunView:
             raise LookupError("this view has no assignment plan")
         return self.plan.model(kind).builder
 
+    def task(self, kind: str):
+        """The task kind of model `kind` (grader/check/tasks.py)."""
+        from grader.check.tasks import task
+
+        return task(self.plan.model(kind).task if self.plan is not None else "multiclass")
+
     @cached_property
     def artifacts(self) -> Artifacts | None:
         return Artifacts(self.out_dir) if self.out_dir is not None else None
@@ -204,6 +210,22 @@ class RunView:
         if preds.ndim != 2 or preds.shape[0] != len(labels):
             fail(f"the {kind.upper()} predicts {preds.shape}, not one row per test image")
         return float(np.mean(preds.argmax(axis=1) == labels))
+
+    def metric(self, kind: str, targets: np.ndarray) -> float:
+        """The model's test metric by its task kind (accuracy, or MAE for regression)."""
+        task = self.task(kind)
+        if task.name == "multiclass":
+            return self.accuracy(kind, targets)
+        preds = self.predictions(kind)
+        if not task.fits(preds, len(targets)):
+            fail(
+                f"the {kind.upper()} predicts {preds.shape}; a {task.name} model predicts one "
+                f"value per example, ({len(targets)}, 1): its output is {task.output}."
+            )
+        value = task.measure(preds, targets)
+        if not np.isfinite(value):
+            fail(f"the {kind.upper()}'s predictions are NaN or infinite.")
+        return value
 
 
 INFER_BATCH = 256

@@ -58,6 +58,11 @@ ACCURACY_METRICS = {
     "binary_accuracy": "binary_accuracy", "BinaryAccuracy": "binary_accuracy",
     "Accuracy": "exact_accuracy",
 }  # fmt: skip
+ERROR_METRICS = {
+    "mae": "mean_absolute_error", "MAE": "mean_absolute_error",
+    "mean_absolute_error": "mean_absolute_error", "MeanAbsoluteError": "mean_absolute_error",
+}  # fmt: skip
+"""Metric spellings that measure a regression's mean absolute error."""
 """Metric spellings that measure accuracy, by the family they compute. `Accuracy` (the class)
 compares values exactly, which is not a classifier's accuracy on probabilities."""
 
@@ -146,7 +151,7 @@ def metric_settings(value: object) -> list[Metric]:
         if not name:
             continue
         key = config.get("name") if isinstance(config.get("name"), str) else None
-        family = ACCURACY_METRICS.get(name)
+        family = ACCURACY_METRICS.get(name) or ERROR_METRICS.get(name)
         found.append(Metric(key or _history_key(name), family))
     return found
 
@@ -155,10 +160,19 @@ def _history_key(name: str) -> str:
     """The History key Keras gives a metric passed by name or as a class without a name."""
     snake = {"CategoricalAccuracy": "categorical_accuracy", "Accuracy": "accuracy",
              "SparseCategoricalAccuracy": "sparse_categorical_accuracy",
-             "BinaryAccuracy": "binary_accuracy"}  # fmt: skip
+             "BinaryAccuracy": "binary_accuracy",
+             "MeanAbsoluteError": "mean_absolute_error"}  # fmt: skip
     return snake.get(name, name)
 
 
 def accuracy_metrics(value: object) -> list[Metric]:
     """The metrics that measure a classifier's accuracy (not `Accuracy`'s exact match)."""
-    return [m for m in metric_settings(value) if m.family and m.family != "exact_accuracy"]
+    return [
+        m for m in metric_settings(value)
+        if m.family and m.family not in ("exact_accuracy", "mean_absolute_error")
+    ]  # fmt: skip
+
+
+def error_metrics(value: object) -> list[Metric]:
+    """The metrics that measure a regression's mean absolute error."""
+    return [m for m in metric_settings(value) if m.family == "mean_absolute_error"]

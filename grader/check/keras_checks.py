@@ -32,6 +32,7 @@ from grader.check.checking import (
 )
 from grader.check.compile_settings import (
     accuracy_metrics,
+    error_metrics,
     loss_setting,
     metric_settings,
     optimizer_setting,
@@ -67,6 +68,31 @@ def check_preprocessed(student: RunView, reference: RunView, call: str, what: st
             f"{function}() has the right shape and range, but {bad} of {diff.size} values differ "
             f"from {what} (largest difference {diff.max():.3g}). "
             + _diagnose(array.astype(np.float64), expected)
+        )
+
+
+def check_matches_reference(
+    student: RunView, reference: RunView, call: str, what: str, rtol: float = 3e-3
+) -> None:
+    """A preprocessing output of any shape and range: exact ndarray, the reference's shape,
+    floats, finite, and each value within `rtol` of the reference's (relative; the default
+    accepts a standard deviation taken with n - 1, as pandas does, where the reference takes
+    it with n). `what` says what the values should be, for the feedback."""
+    function = call.split(":")[0]
+    ref_info, ref_array = reference.output(call)
+    info, array = student.output(call)
+    check_array_contract(info, array, function, tuple(ref_info["shape"]))
+    if not info.get("finite", True):
+        fail(f"{function}() returned NaN or infinite values.")
+    expected = ref_array[: len(array)].astype(np.float64)
+    scale = max(float(np.abs(expected).max(initial=0.0)), 1.0)
+    diff = np.abs(array.astype(np.float64) - expected)
+    wrong = diff > rtol * np.abs(expected) + 1e-5 * scale
+    if wrong.any():
+        bad = int(wrong.sum())
+        fail(
+            f"{function}() has the right shape, but {bad} of {diff.size} values differ from "
+            f"{what} (largest difference {diff.max():.3g})."
         )
 
 
@@ -298,6 +324,65 @@ def check_softmax_output(student: RunView, reference: RunView, kind: str) -> Non
         fail(f"the {kind.upper()}'s output rows are not probabilities summing to 1.")
 
 
+def check_output_activation(student: RunView, reference: RunView, kind: str) -> None:
+    """The model ends as its task kind wants: a softmax over the classes (multiclass), one
+    sigmoid unit (binary), one linear unit (regression); its outputs have that form."""
+    task = student.task(kind)
+    if task.name == "multiclass":
+        check_softmax_output(student, reference, kind)
+        return
+    model = student.model(kind)
+    activation = _plain(output_activation(model))
+    expected = _plain(output_activation(reference.model(kind)))
+    units = _output_units(model)
+    if task.name == "binary" and activation == "softmax":
+        fail(
+            f"the {kind.upper()} ends with a softmax over {units or 'its'} units. This is a "
+            "binary task: the grader expects one sigmoid unit, Dense(1, activation='sigmoid'), "
+            "whose output is the probability of class 1, trained with binary_crossentropy on "
+            "labels 0/1. (A softmax over 2 units with one-hot labels is the same model spelled "
+            "as a multi-class one; a softmax over 1 unit always outputs 1.0 and learns nothing.)"
+        )
+    if activation != expected:
+        said = {None: "none (linear)"}.get(activation, activation)
+        why = {
+            "binary": "so the output is the probability of class 1, between 0 and 1",
+            "regression": "so the output can take any value the targets take",
+        }[task.name]
+        fail(
+            f"the {kind.upper()} ends with activation {said}; expected "
+            f"{expected or 'none (linear)'}, {why}: its output is {task.output}."
+        )
+    try:
+        outputs = np.asarray(infer(model, reference.test_inputs(kind)[:PROBE]), np.float64)
+    except Exception:  # noqa: BLE001 - a model of another input shape
+        try:  # the student's own pipeline may be consistent: their own test inputs
+            outputs = np.asarray(infer(model, student.test_inputs(kind)[:PROBE]), np.float64)
+        except Exception as exc:  # noqa: BLE001
+            fail(f"the {kind.upper()} cannot predict a batch of test inputs: {exc}")
+    if not task.fits(outputs, len(outputs)):
+        fail(
+            f"the {kind.upper()} outputs {outputs.shape[1:]} per example; a {task.name} model "
+            f"outputs one value: {task.output}."
+        )
+    if not np.isfinite(outputs).all():
+        fail(f"the {kind.upper()}'s outputs are NaN or infinite.")
+    if task.name == "binary" and ((outputs < -1e-4).any() or (outputs > 1 + 1e-4).any()):
+        fail(f"the {kind.upper()}'s outputs are not probabilities between 0 and 1.")
+
+
+def _plain(activation: str | None) -> str | None:
+    """`linear` is no activation."""
+    return None if activation in (None, "", "linear") else activation
+
+
+def _output_units(model) -> int | None:
+    try:
+        return int(model.outputs[0].shape[-1])
+    except Exception:  # noqa: BLE001 - a model without symbolic outputs
+        return None
+
+
 def _compile_config(run: RunView, kind: str) -> dict:
     """The compile settings of the model its builder returned, read on the trusted side
     from the Keras model file saved right after the build ({} when it was not compiled).
@@ -325,8 +410,14 @@ def check_compile(student: RunView, reference: RunView, kind: str) -> None:
     problems = []
     if loss.name != ref_loss.name:
         why = ""
-        if loss.name == "sparse_categorical_crossentropy":
+        task = student.task(kind)
+        if loss.name == "sparse_categorical_crossentropy" and task.name == "multiclass":
             why = " (the sparse loss expects integer labels; with one-hot labels use the other)"
+        elif task.name != "multiclass" and loss.name not in task.loss_family:
+            why = {
+                "binary": " (one sigmoid unit and labels 0/1: the binary cross-entropy)",
+                "regression": " (a regression minimises the mean squared error)",
+            }[task.name]
         problems.append(f"loss is {loss.describe()}; expected {ref_loss.name}{why}")
     elif loss.from_logits and not ref_loss.from_logits:
         try:
@@ -343,7 +434,13 @@ def check_compile(student: RunView, reference: RunView, kind: str) -> None:
     if optimizer != ref_optimizer:
         problems.append(f"optimizer is {optimizer}; expected {ref_optimizer}")
     metrics = metric_settings(mine.get("metrics"))
-    if not accuracy_metrics(mine.get("metrics")):
+    if student.task(kind).name == "regression":
+        if not error_metrics(mine.get("metrics")):
+            has = f" (it has {', '.join(m.key for m in metrics)})" if metrics else ""
+            problems.append(
+                f"no mean absolute error metric{has}: compile with metrics=['mae']"
+            )
+    elif not accuracy_metrics(mine.get("metrics")):
         if any(m.family == "exact_accuracy" for m in metrics):
             problems.append(
                 "keras.metrics.Accuracy() counts outputs exactly equal to the labels, which "
@@ -382,11 +479,14 @@ def each_model(student: RunView, kinds, check) -> None:
 
 
 def _accuracy_keys(student: RunView, kind: str) -> list[str]:
+    """The History keys of the compiled metrics that measure the task's metric (accuracy;
+    the mean absolute error for a regression)."""
     try:
         config = _compile_config(student, kind)
     except CheckFailure:
         return []  # the compile check says why; the History is judged on its loss
-    return [m.key for m in accuracy_metrics(config.get("metrics"))]
+    wanted = error_metrics if student.task(kind).name == "regression" else accuracy_metrics
+    return [m.key for m in wanted(config.get("metrics"))]
 
 
 def _steps(run: RunView, kind: str) -> int | None:
@@ -482,6 +582,10 @@ def check_budget(student: RunView, reference: RunView, kind: str, spec) -> None:
 
 
 def check_evaluate(student: RunView, kind: str) -> None:
+    task = student.task(kind)
+    if task.name != "multiclass":
+        _check_evaluate_by_task(student, kind, task)
+        return
     record = student.require(f"evaluate:{kind}")
     value = record.get("result")
     if (
@@ -517,6 +621,50 @@ def check_evaluate(student: RunView, kind: str) -> None:
         if abs(ours - loss) <= 1.5 / rows:
             fail("evaluate() returned (accuracy, loss): return (loss, accuracy) in that order.")
         fail(f"evaluate() says accuracy {accuracy:.4f}; the grader measures {ours:.4f} for the "
+             "same model on the same data.")  # fmt: skip
+    if loss_fn and abs(ours_loss - loss) > 1e-3 + 1e-3 * abs(ours_loss):
+        fail(f"evaluate() says loss {loss:.4f}; the grader measures {ours_loss:.4f}.")
+
+
+def _check_evaluate_by_task(student: RunView, kind: str, task) -> None:
+    """evaluate() of a binary or regression model: (loss, accuracy at 0.5) or (loss, MAE),
+    as the grader measures them for the same trained model on the same rows."""
+    short = "accuracy" if task.classification else "mae"
+    record = student.require(f"evaluate:{kind}")
+    value = record.get("result")
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+    ):
+        fail(f"evaluate() must return (loss, {short}), two numbers; it returned {value!r}.")
+    loss, metric = (float(v) for v in value)
+    data = student.artifacts.arrays(student.model_facts(kind)["eval_data"])
+    model = student.model(kind, "trained")
+    x, y = data["x"], np.asarray(data["y"])
+    loss_fn = _loss_object(loss_setting(_compile_config(student, kind).get("loss")))
+    try:
+        outputs = np.asarray(infer(model, x), np.float64)
+    except Exception as exc:  # noqa: BLE001
+        fail(f"the grader could not evaluate your trained {kind.upper()}: {exc}")
+    if not task.fits(outputs, len(y)):
+        fail(f"the {kind.upper()} predicts {outputs.shape}; {task.name} wants {task.output}.")
+    ours = task.measure(outputs, y)
+    column = outputs.reshape(len(y), 1).astype(np.float32)
+    ours_loss = (
+        float(np.asarray(loss_fn(y.reshape(-1, 1).astype(np.float32), column)))
+        if loss_fn else math.nan
+    )  # fmt: skip
+
+    def close(a: float, b: float) -> bool:
+        if task.classification:
+            return abs(a - b) <= 1.5 / len(y)
+        return abs(a - b) <= 1e-3 + 1e-3 * abs(b)
+
+    if not close(metric, ours):
+        if close(loss, ours):
+            fail(f"evaluate() returned ({short}, loss): return (loss, {short}) in that order.")
+        fail(f"evaluate() says {short} {metric:.4f}; the grader measures {ours:.4f} for the "
              "same model on the same data.")  # fmt: skip
     if loss_fn and abs(ours_loss - loss) > 1e-3 + 1e-3 * abs(ours_loss):
         fail(f"evaluate() says loss {loss:.4f}; the grader measures {ours_loss:.4f}.")
@@ -636,6 +784,53 @@ def check_save_load(student: RunView, kind: str, elsewhere_credit: float = 0.5) 
         if elsewhere_credit < 1.0:
             partial(elsewhere_credit, message)
         note(message)
+
+
+def check_metric(
+    student: RunView, reference: RunView, kind: str, targets: np.ndarray, grading
+) -> None:
+    """The test metric of the student's own pipeline against the reference's under the same
+    budget, by the model's task kind: accuracy (margin and band of [grading]) or, for a
+    regression, the mean absolute error (up to the reference's times error_factor)."""
+    task = student.task(kind)
+    if task.name == "multiclass":
+        check_accuracy(
+            student, reference, kind, targets, grading.accuracy_margin,
+            grading.accuracy_partial_band,
+        )  # fmt: skip
+        return
+    _require_own_pipeline(student, kind)
+    ref_value = reference.metric(kind, targets)
+    value = student.metric(kind, targets)
+    credit, line = task.credit(value, ref_value, grading)
+    summary = (
+        f"test {task.metric} {task.describe(value)}; the reference reaches "
+        f"{task.describe(ref_value)} with the same budget, {line}"
+    )
+    training_fallbacks = student.artifacts.fallbacks(f"train:{kind}")
+    if training_fallbacks:
+        note(f"trained with the reference's {' and '.join(training_fallbacks)} standing in")
+    if credit >= 1.0:
+        note(summary + ".")
+    partial(credit, summary + ".")
+
+
+def _require_own_pipeline(student: RunView, kind: str) -> None:
+    """Fail unless the student's builder gave a model and their test preprocessing ran."""
+    if student.call(student.builder(kind)).get("status") != "ok":
+        try:
+            student.require(student.builder(kind))
+        except CheckFailure as failure:
+            fail(
+                f"your {student.builder(kind)}() gave no model, so there is no {kind.upper()} "
+                "of yours to measure.\n" + failure.message
+            )
+    substituted = student.artifacts.fallbacks(f"predict:{kind}") if student.artifacts else []
+    if substituted:
+        fail(
+            f"your preprocessing of the test inputs failed, so there is no test metric of "
+            f"your own pipeline to measure for the {kind.upper()}."
+        )
 
 
 def check_accuracy(

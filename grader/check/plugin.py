@@ -6,7 +6,8 @@ Loaded with `-p grader.check.plugin --grader-plan PLAN.json`. It:
   collection error naming the check);
 - parametrizes every check that takes `student` over the plan's submissions, so one session
   (one TensorFlow import) grades the whole class: `test_mlp_layers[alice]`;
-- provides the fixtures `student`, `reference`, `assignment`, `budget`, `heldout`;
+- provides the fixtures `student`, `reference`, `assignment`, `budget`, `heldout`,
+  `training`;
 - records each outcome as points with feedback (a check that errors is a failed check with
   the reason, never a pass) and writes them, with the model reports, to the plan's results.
 """
@@ -279,6 +280,11 @@ class GradingSession:
         return grading.x_test, grading.y_test
 
     @pytest.fixture(scope="session")
+    def training(self, grading):
+        """(x_train, y_train): the training examples and labels every run was given."""
+        return grading.x_train, grading.y_train
+
+    @pytest.fixture(scope="session")
     def reference(self, grading):
         return self.reference_view
 
@@ -424,9 +430,12 @@ class _Context:
         self.config = config  # parsed once, by the session
         self.budget = self.config.budget(plan["budget"])
         _seed(self.config.seed, self.config.threads)
-        (_, _), (x_test, y_test) = load_data(self.config, plan["data"])
+        (x_train, y_train), (x_test, y_test) = load_data(self.config, plan["data"])
+        rows = min(self.budget.train_samples, len(x_train))
+        self.x_train, self.y_train = x_train[:rows], y_train[:rows]  # what every run got
         self.x_test = x_test
-        self.y_test = np.asarray(y_test, dtype=np.int64)
+        numeric = self.config.data.numeric_targets
+        self.y_test = np.asarray(y_test, dtype=np.float32 if numeric else np.int64)
         self._reference = reference
         self._accuracy: dict[str, float | None] = {}
         set_model_budgets(reference, self.config.plan.model_names)
@@ -434,7 +443,7 @@ class _Context:
     def reference_accuracy(self, kind: str) -> float | None:
         if kind not in self._accuracy:
             try:
-                self._accuracy[kind] = self._reference.accuracy(kind, self.y_test)
+                self._accuracy[kind] = self._reference.metric(kind, self.y_test)
             except Exception:  # noqa: BLE001 - the accuracy check reports it
                 self._accuracy[kind] = None
         return self._accuracy[kind]

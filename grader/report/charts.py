@@ -13,6 +13,8 @@ LINE = {"width": 360, "height": 200, "left": 46, "right": 12, "top": 12, "bottom
 """Line chart canvas and plot margins, in SVG user units."""
 HIST = {"width": 520, "height": 220, "left": 40, "right": 20, "top": 12, "bottom": 40}
 """Histogram canvas and plot margins, in SVG user units."""
+SCATTER = {"width": 320, "height": 300, "left": 46, "right": 12, "top": 12, "bottom": 40}
+"""Scatter plot canvas and plot margins, in SVG user units."""
 HEAT_LEVELS = 8
 """Number of colour steps of the confusion matrix (CSS classes `d1..d8`, `e1..e8`)."""
 
@@ -115,17 +117,22 @@ def line_chart(series: Mapping[str, Sequence[float]]) -> dict | None:
     }
 
 
-def histogram(values: Sequence[float], top: float, bins: int = 10) -> dict | None:
-    """Coordinates of a histogram of `values` over [0, top] in `bins` equal bins.
+def histogram(
+    values: Sequence[float], top: float, bins: int = 10, lo: float = 0.0,
+    unit: str = "points", counted: str = "students",
+) -> dict | None:  # fmt: skip
+    """Coordinates of a histogram of `values` over [lo, top] in `bins` equal bins.
 
-    The last bin includes `top` (full marks). Returns None when `top` is not positive.
+    The last bin includes `top` (full marks). Returns None when the range is empty.
+    `unit` names the x axis and `counted` what a bar counts (for the tooltips).
     """
     g = HIST
-    if top <= 0 or bins < 1:
+    span = top - lo
+    if span <= 0 or bins < 1:
         return None
     counts = [0] * bins
     for v in values:
-        counts[min(bins - 1, max(0, int(v / top * bins)))] += 1
+        counts[min(bins - 1, max(0, int((v - lo) / span * bins)))] += 1
     ticks = nice_ticks(0, max(max(counts), 1), count=5, integer=True)
     x0, x1 = g["left"], g["width"] - g["right"]
     y0, y1 = g["height"] - g["bottom"], g["top"]
@@ -133,7 +140,7 @@ def histogram(values: Sequence[float], top: float, bins: int = 10) -> dict | Non
     bars = []
     for i, count in enumerate(counts):
         y = _scale(count, 0, ticks[-1], y0, y1)
-        lo, hi = top * i / bins, top * (i + 1) / bins
+        low, high = lo + span * i / bins, lo + span * (i + 1) / bins
         bars.append(
             {
                 "x": round(x0 + i * width + 1, 1),
@@ -141,7 +148,7 @@ def histogram(values: Sequence[float], top: float, bins: int = 10) -> dict | Non
                 "w": round(width - 2, 1),
                 "h": round(y0 - y, 1),
                 "count": count,
-                "range": f"{_number(lo)}–{_number(hi)}",
+                "range": f"{_number(low)}–{_number(high)}",
             }
         )
     return {
@@ -149,8 +156,49 @@ def histogram(values: Sequence[float], top: float, bins: int = 10) -> dict | Non
         "height": g["height"],
         "box": _box(x0, x1, y0, y1),
         "bars": bars,
-        "xticks": [(round(x0 + i * width, 1), _number(top * i / bins)) for i in range(bins + 1)],
+        "xticks": [
+            (round(x0 + i * width, 1), _number(lo + span * i / bins)) for i in range(bins + 1)
+        ],
         "yticks": [(_scale(t, 0, ticks[-1], y0, y1), tick_label(t, ticks)) for t in ticks],
+        "unit": unit,
+        "counted": counted,
+        "aria": f"Number of {counted} per {'score' if unit == 'points' else unit} range",
+    }
+
+
+def residual_histogram(residuals: Sequence[float], bins: int = 12) -> dict | None:
+    """A histogram of predicted minus true, symmetric about 0."""
+    finite = [r for r in residuals if math.isfinite(r)]
+    if not finite:
+        return None
+    ticks = nice_ticks(0, max(abs(r) for r in finite) or 1.0, count=3)
+    top = ticks[-1]
+    return histogram(finite, top, bins, lo=-top, unit="predicted − true", counted="examples")
+
+
+def scatter(points: Sequence[tuple[float, float]]) -> dict | None:
+    """Coordinates of a predicted-against-true scatter plot with the diagonal (a perfect
+    prediction), both axes over the same range."""
+    pts = [(t, p) for t, p in points if math.isfinite(t) and math.isfinite(p)]
+    if not pts:
+        return None
+    g = SCATTER
+    values = [v for pt in pts for v in pt]
+    ticks = nice_ticks(min(values), max(values), count=5)
+    lo, hi = ticks[0], ticks[-1]
+    x0, x1 = g["left"], g["width"] - g["right"]
+    y0, y1 = g["height"] - g["bottom"], g["top"]
+    return {
+        "width": g["width"],
+        "height": g["height"],
+        "box": _box(x0, x1, y0, y1),
+        "diagonal": (x0, y0, x1, y1),
+        "dots": [
+            (_scale(t, lo, hi, x0, x1), _scale(p, lo, hi, y0, y1), _number(t), _number(p))
+            for t, p in pts
+        ],
+        "xticks": [(_scale(t, lo, hi, x0, x1), tick_label(t, ticks)) for t in ticks],
+        "yticks": [(_scale(t, lo, hi, y0, y1), tick_label(t, ticks)) for t in ticks],
     }
 
 

@@ -49,7 +49,14 @@ def gradescope_results(result: SubmissionResult) -> dict:
         f" ({result.status_detail})" if result.status_detail else "")]  # fmt: skip
     output.append(f"Isolation: {result.isolation}")
     for model in result.models:
-        if model.test_accuracy is not None:
+        if model.task == "regression" and model.test_metric is not None:
+            ref = model.reference_metric
+            ref_text = f" (reference {ref:.4g})" if ref is not None else ""
+            output.append(
+                f"{model.name.upper()} test mean absolute error: {model.test_metric:.4g}"
+                f"{ref_text}"
+            )
+        elif model.test_accuracy is not None:
             ref = model.reference_accuracy
             ref_text = f" (reference {ref:.2%})" if ref is not None else ""
             output.append(
@@ -83,6 +90,11 @@ def gradescope_results(result: SubmissionResult) -> dict:
                 m.name: {"student": m.test_accuracy, "reference": m.reference_accuracy}
                 for m in result.models
             },
+            "metrics": {
+                m.name: {"task": m.task, "metric": m.metric, "student": m.test_metric,
+                         "reference": m.reference_metric}
+                for m in result.models
+            },  # fmt: skip
             "timings": dict(result.timings),
             "graded_at": result.graded_at,
         }

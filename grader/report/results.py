@@ -93,6 +93,22 @@ class ModelReport:
     """A few wrongly classified test examples (pictures only)."""
     layers: tuple[LayerRow, ...] = ()
     """Reference vs student, layer by layer."""
+    task: str = "multiclass"
+    """The model's task kind (grader/check/tasks.py)."""
+    metric: str = "accuracy"
+    """The test metric's name: `accuracy`, or `mean absolute error` for a regression."""
+    test_metric: float | None = None
+    """The student's pipeline's test metric (the accuracy again, or the MAE)."""
+    reference_metric: float | None = None
+    """The reference's, under the same budget."""
+    rates: Mapping[str, float | None] = field(default_factory=dict)
+    """Binary: precision and recall of class 1 (None where undefined)."""
+    errors: Mapping[str, float | None] = field(default_factory=dict)
+    """Regression: `mae`, `rmse` of the student's model and `reference_mae`, `reference_rmse`."""
+    points: tuple[tuple[float, float], ...] = ()
+    """Regression: (true, predicted) for up to MAX_POINTS test examples."""
+    residuals: tuple[float, ...] = ()
+    """Regression: predicted minus true, for every test example."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +253,8 @@ def from_dict(d: Mapping) -> SubmissionResult:
                 "confusion": tuple(tuple(row) for row in m.get("confusion", ())),
                 "misclassified": tuple(Misclassified(**x) for x in m.get("misclassified", ())),
                 "layers": tuple(_layer_row(r) for r in m.get("layers", ())),
+                "points": tuple(tuple(p) for p in m.get("points", ())),
+                "residuals": tuple(m.get("residuals", ())),
             }
         )
         for m in d.get("models", ())

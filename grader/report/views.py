@@ -182,6 +182,14 @@ def _model_view(model: ModelReport, checks: Sequence[CheckResult], titles: dict)
         "layers": _layers_view(model.layers or fallback),
         "confusion": _confusion_view(model.confusion),
         "misclassified": model.misclassified,
+        "task": model.task,
+        "metric": model.metric,
+        "test_metric": model.test_metric,
+        "reference_metric": model.reference_metric,
+        "rates": {k: (percent(v, 1) if v is not None else None) for k, v in model.rates.items()},
+        "errors": dict(model.errors),
+        "scatter": charts.scatter(model.points) if model.points else None,
+        "residuals": charts.residual_histogram(model.residuals) if model.residuals else None,
     }
 
 

@@ -429,6 +429,8 @@ class Runner:
             if isinstance(value, str):
                 if value in outputs:
                     found = outputs[value]
+                    if isinstance(found, _Handed):
+                        return found.value
                     found = fb[value] if found is None else found
                     return None if found is None or isinstance(found, _Expected) else found.copy()
                 return self.inputs[value].copy()
@@ -446,6 +448,12 @@ class Runner:
                 outputs[name] = None
                 continue
             ok, v = self.call(name, fn, *args)
+            if step["keep"] == "value":
+                # Handed unchanged to the calls that name it (fitted statistics, a scaler):
+                # only its type is recorded; None is no usable output.
+                self.note(name, result={"type": f"{type(v).__module__}.{type(v).__qualname__}"})
+                outputs[name] = _Handed(v) if ok and v is not None else None
+                continue
             sampled = step["keep"] == "sample" and not self.plan.get("save_full")
             keep = SAMPLE_ROWS if sampled else None
             value = self.record_array(name, v, keep, fb[name])
@@ -494,7 +502,10 @@ class Runner:
             contract = (outputs.get(spec["x"]), outputs.get(spec["x_test"]))
             own = (self.own.get(spec["x"]), self.own.get(spec["x_test"]))
             x_tr, x_te = self.inputs_for(kind, built[kind], contract, own, fb[spec["x"]])
-            y = (outputs.get(spec["y"]), fb[spec["y"]])
+            if spec["y"] == "y_train":  # the data's own labels or targets
+                y = (self.inputs["y_train"].copy(), None)
+            else:
+                y = (outputs.get(spec["y"]), fb[spec["y"]])
             self.train_one(spec, built[kind], x_tr, x_te, y)
             keras.backend.clear_session()
 
@@ -736,6 +747,13 @@ class _Fallbacks(dict):
 
     def __missing__(self, key: str):
         return None
+
+
+class _Handed:
+    """A call's result handed on as it is to the calls that name it (`keep = "value"`)."""
+
+    def __init__(self, value) -> None:
+        self.value = value
 
 
 class _Expected:

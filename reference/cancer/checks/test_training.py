@@ -1,0 +1,43 @@
+"""Checks of training.py: the training contract, evaluation, save/load, test accuracy."""
+
+import pytest
+
+from grader.check import keras_checks as kc
+
+
+@pytest.mark.check(points=5, title="train() returns the History of every epoch")
+def test_train_returns_history(student, budget, assignment):
+    """Does train() return a History with loss and accuracy (and val_ keys) per epoch?"""
+    specs = budget.models
+    kc.each_model(student, assignment.plan.model_names, lambda kind: kc.check_history(
+        student, kind, specs[kind].epochs, specs[kind].validation_split > 0))  # fmt: skip
+
+
+@pytest.mark.check(points=5, title="train() honours epochs, batch_size and validation_split")
+def test_train_honours_budget(student, reference, budget, assignment):
+    """Does train() take exactly the reference's number of optimizer steps?"""
+    specs = budget.models
+    kc.each_model(student, assignment.plan.model_names,
+                  lambda kind: kc.check_budget(student, reference, kind, specs[kind]))  # fmt: skip
+
+
+@pytest.mark.check(points=5, title="evaluate() returns (loss, accuracy)")
+def test_evaluate(student, assignment):
+    """Does evaluate() agree with the grader's own evaluation of the same model?"""
+    kc.each_model(
+        student, assignment.plan.model_names, lambda kind: kc.check_evaluate(student, kind)
+    )
+
+
+@pytest.mark.check(points=6, title="save() and load() round-trip the trained model")
+def test_save_load_roundtrip(student, assignment):
+    """Does a model saved with save() and read back with load() predict identically?"""
+    kc.each_model(
+        student, assignment.plan.model_names, lambda kind: kc.check_save_load(student, kind)
+    )
+
+
+@pytest.mark.check(points=27, title="Classifier test accuracy")
+def test_classifier_test_accuracy(student, reference, heldout, assignment):
+    """Does the student's pipeline reach the reference's test accuracy, minus the margin?"""
+    kc.check_metric(student, reference, "classifier", heldout[1], assignment.grading)
