@@ -232,13 +232,31 @@ def demo(out, workers, force):
     )
     if not names:
         raise GraderError("no sample submissions", f"expected {EXAMPLES}/<assignment>/submissions")
+    from grader.config import find_assignment
+    from grader.report import render
+    from grader.report.exports import atomic_write
+    from grader.report.results import max_score, score
+
+    listed = []
     for name in names:
         click.echo(f"== {name}: examples/{name}/submissions")
         request = GradeRequest(
             submissions=entries_of(EXAMPLES / name / "submissions"), out=Path(out) / name,
             assignment=name, workers=workers, force=force,
         )  # fmt: skip
-        _run_and_summarize(request)  # ends with the dashboard's path
+        outcome = _run_and_summarize(request)  # ends with the dashboard's path
+        config = find_assignment(name)
+        results = outcome.results
+        listed.append({
+            "name": name, "title": config.title,
+            "tasks": ", ".join(sorted({m.task for m in config.plan.models})),
+            "students": len(results),
+            "mean": sum(map(score, results)) / len(results) if results else 0.0,
+            "max": max(map(max_score, results), default=0.0),
+        })  # fmt: skip
+    index = Path(out) / "index.html"
+    atomic_write(index, render.index(listed))
+    click.echo(f"every assignment's dashboard: {index}")
 
 
 @main.command()

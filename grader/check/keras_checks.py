@@ -345,14 +345,7 @@ def check_output_activation(student: RunView, reference: RunView, kind: str) -> 
         )
     if activation != expected:
         said = {None: "none (linear)"}.get(activation, activation)
-        why = {
-            "binary": "so the output is the probability of class 1, between 0 and 1",
-            "regression": "so the output can take any value the targets take",
-        }[task.name]
-        fail(
-            f"the {kind.upper()} ends with activation {said}; expected "
-            f"{expected or 'none (linear)'}, {why}: its output is {task.output}."
-        )
+        fail(f"the {kind.upper()} ends with activation {said}; expected {task.output}.")
     try:
         outputs = np.asarray(infer(model, reference.test_inputs(kind)[:PROBE]), np.float64)
     except Exception:  # noqa: BLE001 - a model of another input shape
@@ -360,7 +353,7 @@ def check_output_activation(student: RunView, reference: RunView, kind: str) -> 
             outputs = np.asarray(infer(model, student.test_inputs(kind)[:PROBE]), np.float64)
         except Exception as exc:  # noqa: BLE001
             fail(f"the {kind.upper()} cannot predict a batch of test inputs: {exc}")
-    if not task.fits(outputs, len(outputs)):
+    if not task.fits(outputs, len(outputs)) or outputs.ndim != 2 or outputs.shape[1] != 1:
         fail(
             f"the {kind.upper()} outputs {outputs.shape[1:]} per example; a {task.name} model "
             f"outputs one value: {task.output}."

@@ -74,3 +74,12 @@ def dashboard(results: Sequence[SubmissionResult], summary: ClassSummary) -> str
         A self-contained HTML document linking each student to `<id>/report.html`.
     """
     return render("dashboard.html", script="sort.js", **dashboard_context(results, summary))
+
+
+def index(assignments: Sequence[dict]) -> str:
+    """A page linking several assignments' dashboards (`<name>/index.html`).
+
+    Args:
+        assignments: one dict each: name, title, tasks, students, mean, max.
+    """
+    return render("index.html", script=None, assignments=list(assignments))
