@@ -52,6 +52,10 @@ def site(tmp_path_factory) -> Path:
         (out / r.id).mkdir()
         (out / r.id / "report.html").write_text(grader.report.student(r))
     (out / "index.html").write_text(grader.report.dashboard(results, summarize(results)))
+    for kind in ("binary", "regression"):  # one page each: another assignment's class
+        result = from_dict(json.loads((RESULTS.parent / "kinds" / f"{kind}.json").read_text()))
+        (out / kind).mkdir()
+        (out / kind / "report.html").write_text(grader.report.student(result))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -220,4 +224,29 @@ def test_student_report_prints(open_page):
     w.page.emulate_media(media="print")
     assert w.page.eval_on_selector("pre.output", "e => getComputedStyle(e).maxHeight") == "none"
     w.shot("print-carol")
+    w.assert_clean()
+
+
+def test_task_kind_reports_draw_what_their_kind_needs(open_page):
+    """Does a regression report draw its scatter plot (dots inside the plot, the diagonal)
+    and residual histogram, and a binary report its 2x2 matrix with precision and recall,
+    neither with pictures, without any error?"""
+    w = open_page("regression/report.html")
+    page = w.page
+    dots = page.locator("svg.scatter circle.dot")
+    assert dots.count() == 88
+    box = page.locator("svg.scatter").bounding_box()
+    first = dots.first.bounding_box()
+    assert box["x"] <= first["x"] <= box["x"] + box["width"]
+    assert page.locator("svg.scatter line.diagonal").count() == 1
+    assert page.locator("svg.histogram rect.hbar").count() == 8
+    assert page.locator("table.errors tbody tr").count() == 2
+    assert page.locator("table.cm").count() == 0 and page.locator(".digits img").count() == 0
+    w.shot("student-regression")
+    w.assert_clean()
+    w = open_page("binary/report.html")
+    assert w.page.locator("table.cm tbody tr").count() == 2
+    assert "precision" in w.page.inner_text("#rates-classifier")
+    assert w.page.locator(".digits img").count() == 0
+    w.shot("student-binary")
     w.assert_clean()

@@ -337,3 +337,49 @@ def test_rendering_a_class_of_100_is_fast(results):
     median = statistics.median(runs)
     print(f"\nrendering 100 student reports + dashboard: median {median:.3f} s of 5 runs")
     assert len(pages) == 101 and median < 10
+
+
+KINDS = GOLDENS / "kinds"
+"""Results of the tabular labs' reference copies under the `quick` budget: a binary model
+(cancer, `dora`) and a regression (diabetes, `ellis`)."""
+
+
+def load_kind(name: str) -> SubmissionResult:
+    return from_dict(json.loads((KINDS / f"{name}.json").read_text()))
+
+
+@pytest.mark.parametrize("kind", ["binary", "regression"])
+def test_task_kind_report_golden(update_goldens, kind):
+    """Is the report of a binary and of a regression model exactly as reviewed?"""
+    page = grader.report.student(load_kind(kind))
+    check_golden(GOLDENS / f"student-{kind}.html", page, update_goldens)
+
+
+def test_binary_report_shows_a_2x2_matrix_with_precision_and_recall():
+    result = load_kind("binary")
+    page = grader.report.student(result)
+    model = result.models[0]
+    assert len(model.confusion) == 2 and all(len(row) == 2 for row in model.confusion)
+    (tp_fn, fp_tn) = model.confusion[1], model.confusion[0]
+    precision = tp_fn[1] / (tp_fn[1] + fp_tn[1])
+    assert model.rates["precision"] == pytest.approx(precision)
+    assert 'id="rates-classifier"' in page and "precision <strong>" in page
+    assert page.count("<table class=\"cm\">") == 1
+    assert "Misclassified" not in page and "data:image/png" not in page  # not pictures
+    assert "Test accuracy of your model" in page
+
+
+def test_regression_report_shows_scatter_residuals_and_errors():
+    result = load_kind("regression")
+    page = grader.report.student(result)
+    model = result.models[0]
+    assert model.test_accuracy is None and model.metric == "mean absolute error"
+    assert "Confusion matrix" not in page and "Misclassified" not in page
+    assert "Test mean absolute error of your model" in page and "lower is better" in page
+    assert '<svg class="scatter"' in page and '<line class="diagonal"' in page
+    assert page.count('<circle class="dot point"') == len(model.points) == 88
+    bars = [int(n) for n in re.findall(r"predicted − true: (\d+) examples", page)]
+    assert sum(bars) == len(model.residuals) == 88
+    table = page[page.index('id="errors-regressor"') :]
+    assert f"{model.errors['mae']:.4g}" in table
+    assert f"{model.errors['reference_rmse']:.4g}" in table

@@ -643,9 +643,11 @@ def _check_evaluate_by_task(student: RunView, kind: str, task) -> None:
     if not task.fits(outputs, len(y)):
         fail(f"the {kind.upper()} predicts {outputs.shape}; {task.name} wants {task.output}.")
     ours = task.measure(outputs, y)
-    column = outputs.reshape(len(y), 1).astype(np.float32)
+    columns = outputs.reshape(len(y), -1).astype(np.float32)
+    if columns.shape[1] != 1:  # a binary model written as two classes: its loss is Keras's
+        loss_fn = None
     ours_loss = (
-        float(np.asarray(loss_fn(y.reshape(-1, 1).astype(np.float32), column)))
+        float(np.asarray(loss_fn(y.reshape(-1, 1).astype(np.float32), columns)))
         if loss_fn else math.nan
     )  # fmt: skip
 

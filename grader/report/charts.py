@@ -166,7 +166,7 @@ def histogram(
     }
 
 
-def residual_histogram(residuals: Sequence[float], bins: int = 12) -> dict | None:
+def residual_histogram(residuals: Sequence[float], bins: int = 8) -> dict | None:
     """A histogram of predicted minus true, symmetric about 0."""
     finite = [r for r in residuals if math.isfinite(r)]
     if not finite:
