@@ -64,7 +64,7 @@ ERROR_METRICS = {
 }  # fmt: skip
 """Metric spellings that measure a regression's mean absolute error."""
 """Metric spellings that measure accuracy, by the family they compute. `Accuracy` (the class)
-compares values exactly, which is not a classifier's accuracy on probabilities."""
+compares values exactly, which is not the accuracy of a classification on probabilities."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def _history_key(name: str) -> str:
 
 
 def accuracy_metrics(value: object) -> list[Metric]:
-    """The metrics that measure a classifier's accuracy (not `Accuracy`'s exact match)."""
+    """The metrics that measure a classification's accuracy (not `Accuracy`'s exact match)."""
     return [
         m for m in metric_settings(value)
         if m.family and m.family not in ("exact_accuracy", "mean_absolute_error")

@@ -49,7 +49,7 @@ class Task:
     def predicted(self, outputs: np.ndarray) -> np.ndarray:
         """Predicted classes (classification only). A binary model written as two classes
         (a softmax over 2 units) predicts the larger of its two outputs: the architecture
-        checks charge the form; what it predicts is measured like any classifier's."""
+        checks charge the form; what it predicts is measured like any other classification."""
         outputs = np.asarray(outputs)
         if self.name == "binary" and not _two_columns(outputs):
             return (_column(outputs) > 0.5).astype(np.int64)
