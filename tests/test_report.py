@@ -383,3 +383,18 @@ def test_regression_report_shows_scatter_residuals_and_errors():
     table = page[page.index('id="errors-regressor"') :]
     assert f"{model.errors['mae']:.4g}" in table
     assert f"{model.errors['reference_rmse']:.4g}" in table
+
+
+def test_demo_index_links_every_dashboard():
+    """Does the demo's index page link each assignment's dashboard, escaped, with its task?"""
+    page = grader.report.render.index(
+        [
+            {"name": "cancer", "title": "Breast <cancer>", "tasks": "binary", "students": 5,
+             "mean": 81.25, "max": 100.0},
+            {"name": "diabetes", "title": "Diabetes", "tasks": "regression", "students": 5,
+             "mean": 85.0, "max": 100.0},
+        ]
+    )  # fmt: skip
+    assert 'href="cancer/index.html"' in page and 'href="diabetes/index.html"' in page
+    assert "Breast &lt;cancer&gt;" in page and "<cancer>" not in page
+    assert "81.25 / 100" in page and "regression" in page
