@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from grader import __version__
-from grader.errors import EXIT_FAILURE, GraderError
+from grader.errors import EXIT_FAILURE, EXIT_USAGE, GraderError
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -181,6 +181,7 @@ def check(path, out, assignment, data, budget):
 
 
 @main.command()
+@click.argument("name", required=False, metavar="[NAME]")
 @_assignment_option
 @click.option(
     "--dest",
@@ -188,21 +189,77 @@ def check(path, out, assignment, data, budget):
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to write the student material (default: assignments/<name>).",
 )
-def assign(assignment, dest):
-    """Generate the student stubs and notebook from the reference solution.
+@click.option("--no-runs", is_flag=True,
+              help="Validate without running the reference (static checks: fast).")  # fmt: skip
+@click.pass_context
+def assign(ctx, name, assignment, dest, no_runs):
+    """Validate the assignment NAME (or --assignment), then generate the student stubs and
+    notebook from its reference solution.
+
+    Validation refuses, one line per problem, solution markers that do not balance, checks
+    whose points do not add up to total_points, plan functions the solution lacks and missing
+    data; unless --no-runs, also a reference that does not get full marks under every budget
+    or whose metric spreads over three seeds wider than the grading margin (slow: it trains).
 
     \b
     Example:
-      grader assign --assignment NAME
+      grader assign NAME --no-runs
     """
     from grader.authoring.assign import generate_assignment
-    from grader.config import find_assignment
+    from grader.authoring.validate import reference_dir, validate
+    from grader.config import load_config
+    from grader.progress import printable
 
-    config = find_assignment(assignment)
+    given = ctx.get_parameter_source("assignment") == click.core.ParameterSource.COMMANDLINE
+    if name and given and name != assignment:
+        raise click.UsageError(f"two assignments given: {name!r} and --assignment {assignment!r}")
+    root = reference_dir(name or assignment)
+    problems = validate(root, runs=not no_runs, say=lambda line: click.echo(printable(line)))
+    if problems:
+        for problem in problems:
+            click.secho(f"error: {printable(problem)}", err=True, fg="red")
+        click.echo(
+            f"hint: {len(problems)} problem(s): fix them, then run grader assign again "
+            "(docs/authoring.md)", err=True,
+        )  # fmt: skip
+        ctx.exit(EXIT_FAILURE)
+    config = load_config(root)
     dest = dest or REPO / "assignments" / config.name
     written = generate_assignment(config.root, dest)
     for path in written:
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--like", default=None, metavar="ASSIGNMENT",
+              help="Start from a copy of this assignment (without its data file).")  # fmt: skip
+@click.option("--root", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="The folder to create NAME in (default: reference/).")  # fmt: skip
+@click.pass_context
+def new(ctx, name, like, root):
+    """Start a new assignment, reference/NAME/: a small complete example (solution with
+    markers, commented assignment.toml, one check of each kind, notebook.toml, READMEs) or,
+    with --like, a copy of another assignment; either way without its data file.
+
+    \b
+    Examples:
+      grader new lab3
+      grader new lab3 --like ASSIGNMENT
+    """
+    from grader.authoring.scaffold import create, next_steps, plan_new
+    from grader.authoring.validate import display_path
+    from grader.progress import printable
+
+    try:
+        request = plan_new(name, root or REPO / "reference", like)
+    except GraderError as exc:  # a usage error: one line and a hint, exit 2
+        click.secho(f"error: {printable(exc.message)}", err=True, fg="red")
+        click.echo(f"hint: {printable(exc.hint)}", err=True)
+        ctx.exit(EXIT_USAGE)
+    made = create(request)
+    for line in next_steps(made, display_path):
+        click.echo(printable(line))
 
 
 @main.command()

@@ -525,6 +525,9 @@ class AssignmentConfig:
     """Seed of Python, NumPy and Keras in both phases."""
     threads: int = 2
     """TensorFlow intra-op threads in both phases (fixed, for deterministic results)."""
+    total_points: float = 100.0
+    """What the checks' points add up to: `grader assign` refuses a reference whose checks
+    (`@pytest.mark.check(points=...)`, hidden ones included) add up to anything else."""
     grading: Grading = field(default_factory=Grading)
     """Scoring settings."""
     limits: Limits = field(default_factory=Limits)
@@ -756,6 +759,7 @@ def load_config(path: str | Path) -> AssignmentConfig:
     config.grading.check(f"{where}: grading")
     config.limits.check(f"{where}: limits")
     _require(config.threads >= 1, where, "threads", config.threads, "must be at least 1")
+    _require(config.total_points > 0, where, "total_points", config.total_points, "must be > 0")
     return config
 
 

@@ -2,6 +2,8 @@
 
 EXIT_FAILURE = 1
 """The grader itself could not run (a usage error exits 2, as click's do)."""
+EXIT_USAGE = 2
+"""A command line the grader refuses (as click's own usage errors)."""
 
 
 class GraderError(Exception):
