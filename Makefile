@@ -24,19 +24,10 @@ browser-deps:
 demo: $(STAMP)
 	$(VENV)/bin/grader demo --out $(OUT)
 
-# The whole suite, slow tests included, in two steps: every test but the `serial` ones on
-# JOBS pytest-xdist workers (a test file stays on one worker, so its module fixtures run once),
-# then the `serial` ones alone on the machine (they scan /tmp and the processes for what
-# sandboxes leave, or measure CPU shares). pytest's exit 5 (no tests ran) is a failure.
-JOBS ?= 2
+# The whole suite, slow tests included. pytest's exit 5 (no tests ran) is a failure.
 test: $(STAMP) browser-deps
-	@$(PY) -m pytest -n $(JOBS) --dist loadfile -m "(slow or not slow) and not serial" \
-		$(PYTEST_ARGS); first=$$?; \
-	$(PY) -m pytest -m serial $(PYTEST_ARGS); second=$$?; \
-	for rc in $$first $$second; do \
-		if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; \
-		if [ $$rc -ne 0 ]; then exit $$rc; fi; \
-	done
+	@$(PY) -m pytest -m "slow or not slow" $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
 # The fast tests only (what plain `pytest` runs).
 test-fast: $(STAMP)

@@ -57,10 +57,6 @@ needs_full = pytest.mark.skipif(
 BASE_WALL = 120
 """Wall-clock limit of every case that does not set its own: a hang fails fast."""
 
-pytestmark = pytest.mark.serial
-"""Scans /tmp and the machine's processes for what sandboxes leave: alone on the machine, or
-another test's sandboxes would count (Makefile runs `serial` tests after the others)."""
-
 
 @dataclass(frozen=True)
 class Case:

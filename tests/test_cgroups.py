@@ -25,9 +25,6 @@ from grader.config import Limits, TrainSpec, find_assignment
 from grader.run import local as phase1
 from grader.run import sandbox
 
-pytestmark = pytest.mark.serial
-"""Measures CPU shares and memory of whole sandboxes: alone on the machine (Makefile)."""
-
 FULL, WHY_NOT_FULL = sandbox.isolation_level()
 SUPPORT = sandbox.cgroup_support() if hasattr(sandbox, "cgroup_support") else None
 needs_cgroups = pytest.mark.skipif(

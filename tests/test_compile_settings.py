@@ -13,6 +13,7 @@ tf = pytest.importorskip("tensorflow")
 
 from grader.check.compile_settings import (  # noqa: E402
     accuracy_metrics,
+    error_metrics,
     loss_setting,
     metric_settings,
     optimizer_setting,
@@ -104,4 +105,7 @@ def test_metrics_that_are_not_a_classifiers_accuracy():
     assert accuracy_metrics(exact) == []
     assert [m.family for m in metric_settings(exact)] == ["exact_accuracy"]
     mae = compiled(metrics=["mae"])["metrics"]
-    assert [(m.key, m.family) for m in metric_settings(mae)] == [("mae", None)]
+    assert [(m.key, m.family) for m in metric_settings(mae)] == [("mae", "mean_absolute_error")]
+    assert accuracy_metrics(mae) == [] and [m.key for m in error_metrics(mae)] == ["mae"]
+    objects = compiled(metrics=[keras.metrics.MeanAbsoluteError()])["metrics"]
+    assert [m.key for m in error_metrics(objects)] == ["mean_absolute_error"]
