@@ -17,6 +17,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from grader.check import checking  # noqa: E402
 from grader.check.checking import CheckFailure, RunView, infer  # noqa: E402
 from grader.check.keras_checks import _quick_evaluate, check_evaluate, check_save_load  # noqa: E402
 
@@ -135,7 +136,7 @@ def test_evaluate_check_fails_wrong_numbers(reference, tmp_path, transform, mess
         check_evaluate(_with_evaluate(reference, tmp_path, transform), "mlp")
 
 
-def test_save_load_check_explains_unusable_inputs(reference, tmp_path):
+def test_save_load_check_explains_unusable_inputs(reference, tmp_path, monkeypatch):
     """Test inputs the trained MLP cannot take (CNN-shaped): a failed check with the reason,
     not an error of the grader."""
 
@@ -144,6 +145,7 @@ def test_save_load_check_explains_unusable_inputs(reference, tmp_path):
         shutil.copyfile(out / facts["cnn"]["test_inputs"], out / facts["mlp"]["test_inputs"])
 
     student = _edited_run(reference, tmp_path, edit)
+    monkeypatch.setattr(checking, "EXAMPLES", "images")  # as the session sets it for MNIST
     with pytest.raises(CheckFailure, match="cannot predict your preprocessed test images"):
         check_save_load(student, "mlp")
     check_save_load(_edited_run(reference, tmp_path / "same", lambda out, m: None), "cnn")

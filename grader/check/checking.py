@@ -188,7 +188,7 @@ class RunView:
         try:
             return self.artifacts.arrays(facts.get("test_inputs", ""))["x"]
         except (ArtifactError, KeyError):
-            fail(f"the run did not get as far as predicting the test images with the {kind}")
+            fail(f"the run did not get as far as predicting the test {EXAMPLES} with the {kind}")
             raise
 
     def predictions(self, kind: str) -> np.ndarray:
@@ -200,8 +200,8 @@ class RunView:
                 self._predictions[kind] = infer(model, x)
             except Exception as exc:  # noqa: BLE001 - wrong input shape and the like
                 fail(
-                    f"your trained {kind.upper()} cannot predict your preprocessed test images: "
-                    f"{type(exc).__name__}: {str(exc)[:300]}"
+                    f"your trained {kind.upper()} cannot predict your preprocessed test "
+                    f"{EXAMPLES}: {type(exc).__name__}: {str(exc)[:300]}"
                 )
         return self._predictions[kind]
 
@@ -228,6 +228,9 @@ class RunView:
         return value
 
 
+EXAMPLES = "inputs"
+"""What the assignment's examples are called in feedback (`images` where `[data] images`):
+set by the check session from the assignment, before any check runs."""
 INFER_BATCH = 256
 
 

@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from grader.check import checking
 from grader.check.architecture import (
     active_steps,
     canonical_layers,
@@ -309,10 +310,10 @@ def check_softmax_output(student: RunView, reference: RunView, kind: str) -> Non
     try:
         outputs = infer(model, reference.test_inputs(kind)[:PROBE])
     except Exception as exc:  # noqa: BLE001 - a model of another input shape
-        try:  # the student's own pipeline may be consistent: their own test images
+        try:  # the student's own pipeline may be consistent: their own test inputs
             outputs = infer(model, student.test_inputs(kind)[:PROBE])
         except Exception:  # noqa: BLE001
-            fail(f"the {kind.upper()} cannot predict a batch of test images: {exc}")
+            fail(f"the {kind.upper()} cannot predict a batch of test {checking.EXAMPLES}: {exc}")
     # float16 outputs (a mixed_float16 policy) sum to 1 only to float16's precision.
     tolerance = 5e-3 if np.asarray(outputs).dtype.itemsize < 4 else 1e-4
     probs = np.asarray(outputs, dtype=np.float64)
@@ -757,13 +758,15 @@ def check_save_load(student: RunView, kind: str, elsewhere_credit: float = 0.5) 
     try:
         before = infer(trained, x)
     except Exception as exc:  # noqa: BLE001 - the model does not take the student's inputs
-        fail(f"your trained {kind.upper()} cannot predict your preprocessed test images: "
+        fail(f"your trained {kind.upper()} cannot predict your preprocessed test "
+             f"{checking.EXAMPLES}: "
              f"{type(exc).__name__}: {str(exc)[:300]}")  # fmt: skip
     try:
         after = infer(loaded, x)
     except Exception as exc:  # noqa: BLE001
-        fail(f"the {kind.upper()} loaded back from its saved file cannot predict the images "
-             f"the saved one predicts: {type(exc).__name__}: {str(exc)[:300]}")  # fmt: skip
+        fail(f"the {kind.upper()} loaded back from its saved file cannot predict the "
+             f"{checking.EXAMPLES} the saved one predicts: {type(exc).__name__}: "
+             f"{str(exc)[:300]}")  # fmt: skip
     if before.shape != after.shape or np.abs(before - after).max(initial=0) > 1e-5:
         fail(
             f"the {kind.upper()} loaded back from its saved file predicts differently from the "
@@ -843,8 +846,8 @@ def check_accuracy(
     substituted = student.artifacts.fallbacks(f"predict:{kind}") if student.artifacts else []
     if substituted:
         fail(
-            f"your preprocessing of the test images failed, so there is no accuracy of your own "
-            f"pipeline to measure for the {kind.upper()}."
+            f"your preprocessing of the test {checking.EXAMPLES} failed, so there is no accuracy "
+            f"of your own pipeline to measure for the {kind.upper()}."
         )
     ref_accuracy = reference.accuracy(kind, labels)
     accuracy = student.accuracy(kind, labels)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from grader.check import checking
 from grader.check.checking import CheckFailure, Partial, RunView, take_notes
 
 MARKER = "check"
@@ -222,7 +223,7 @@ class GradingSession:
         def timeout(signum, frame):
             raise CheckFailure(
                 f"not checked: this check took longer than {per_check:g} s, the grader's "
-                "limit per check (your model is too slow to run on the test images)"
+                f"limit per check (your model is too slow to run on the test {checking.EXAMPLES})"
             )
 
         previous = signal.signal(signal.SIGALRM, timeout)
@@ -429,6 +430,7 @@ class _Context:
 
         self.config = config  # parsed once, by the session
         self.budget = self.config.budget(plan["budget"])
+        checking.EXAMPLES = "images" if self.config.data.images else "inputs"
         _seed(self.config.seed, self.config.threads)
         (x_train, y_train), (x_test, y_test) = load_data(self.config, plan["data"])
         rows = min(self.budget.train_samples, len(x_train))
