@@ -22,7 +22,6 @@ import ast
 import dataclasses
 import hashlib
 import io
-import os
 import shutil
 import tempfile
 import time
@@ -402,7 +401,9 @@ def spread_problems(config: AssignmentConfig, work: Path, say) -> list[str]:
                 plan=config.plan,
             )  # fmt: skip
         )
-    _seed_this_process(config)
+    from grader.check.plugin import seed_trusted
+
+    seed_trusted(config.seed, config.threads)  # as the check session measures
     numeric = config.data.numeric_targets
     targets = np.asarray(split[1][1], dtype=np.float32 if numeric else np.int64)
     grading, problems = config.grading, []
@@ -437,20 +438,6 @@ def spread_problems(config: AssignmentConfig, work: Path, say) -> list[str]:
         else:
             say(f"  {line}, within [grading] {key} = {limit:g}")
     return problems
-
-
-def _seed_this_process(config: AssignmentConfig) -> None:
-    """Seed Keras and fix TensorFlow's threads here, as the check session does."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as the check session: no banner
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(config.seed)
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(config.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass  # TensorFlow already initialised in this process: the first setting holds
 
 
 def reference_dir(name_or_path: str | Path) -> Path:

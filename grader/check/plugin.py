@@ -431,7 +431,7 @@ class _Context:
         self.config = config  # parsed once, by the session
         self.budget = self.config.budget(plan["budget"])
         checking.EXAMPLES = "images" if self.config.data.images else "inputs"
-        _seed(self.config.seed, self.config.threads)
+        seed_trusted(self.config.seed, self.config.threads)
         (x_train, y_train), (x_test, y_test) = load_data(self.config, plan["data"])
         rows = min(self.budget.train_samples, len(x_train))
         self.x_train, self.y_train = x_train[:rows], y_train[:rows]  # what every run got
@@ -451,8 +451,9 @@ class _Context:
         return self._accuracy[kind]
 
 
-def _seed(seed: int, threads: int) -> None:
-    """Seed this (trusted) process and fix TensorFlow's threads, as the sandbox does."""
+def seed_trusted(seed: int, threads: int) -> None:
+    """Seed this (trusted) process and fix TensorFlow's threads, as the sandbox does: the
+    check session, and anything else that measures models on the trusted side."""
     import random
 
     import keras
