@@ -231,6 +231,11 @@ class DataSpec:
                  "must be >= 0")  # fmt: skip
         _require(self.test_rows >= 0, where, "test_rows", self.test_rows, "must be >= 0")
         _require(
+            not self.numeric_targets or self.test_rows >= 1, where, "test_rows",
+            self.test_rows, "must be at least 1 with numeric targets (classes = 0): the rows "
+            "held out to test",
+        )  # fmt: skip
+        _require(
             self.classes or not self.test_per_class, where, "test_per_class",
             self.test_per_class, "needs classes (numeric targets split by test_rows)",
         )  # fmt: skip

@@ -166,3 +166,28 @@ def test_bad_plans_are_refused_with_the_key(tmp_path, case):
         load_config(path)
     message = str(info.value)
     assert expected in message and str(path) in message and "\n" not in message
+
+
+KIND_EDITS = {
+    "regression-without-test-rows": ("diabetes", ("test_rows = 88", "test_rows = 0"), "test_rows"),
+    "binary-on-numeric-targets": (
+        "diabetes", ('task = "regression"', 'task = "binary"'), "needs two classes"
+    ),
+    "regression-on-classes": ("cancer", ('task = "binary"', 'task = "regression"'),
+                              "needs numeric targets"),
+    "binary-on-one-hot-call": ("cancer", ('y = "y_train"', 'y = "standardize"'),
+                               "must be y_train"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(KIND_EDITS), ids=list(KIND_EDITS))
+def test_task_kinds_that_do_not_fit_the_data_are_refused(tmp_path, case):
+    """Is a task kind the data cannot serve, or a regression with nothing held out to test,
+    refused at load in one line naming the key?"""
+    lab, (old, new), expected = KIND_EDITS[case]
+    text = (REFERENCE.parent / lab / "assignment.toml").read_text()
+    assert old in text
+    path = write(tmp_path, text.replace(old, new, 1))
+    with pytest.raises(GraderError) as info:
+        load_config(path)
+    assert expected in str(info.value) and "\n" not in str(info.value)

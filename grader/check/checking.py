@@ -217,15 +217,14 @@ class RunView:
         if task.name == "multiclass":
             return self.accuracy(kind, targets)
         preds = self.predictions(kind)
+        if np.issubdtype(preds.dtype, np.floating) and not np.isfinite(preds).all():
+            fail(f"the {kind.upper()}'s predictions are NaN or infinite.")
         if not task.fits(preds, len(targets)):
             fail(
                 f"the {kind.upper()} predicts {preds.shape}; a {task.name} model predicts one "
                 f"value per example, ({len(targets)}, 1): its output is {task.output}."
             )
-        value = task.measure(preds, targets)
-        if not np.isfinite(value):
-            fail(f"the {kind.upper()}'s predictions are NaN or infinite.")
-        return value
+        return task.measure(preds, targets)
 
 
 EXAMPLES = "inputs"

@@ -797,7 +797,7 @@ def check_metric(
             grading.accuracy_partial_band,
         )  # fmt: skip
         return
-    _require_own_pipeline(student, kind)
+    _require_own_pipeline(student, kind, task.metric)
     ref_value = reference.metric(kind, targets)
     value = student.metric(kind, targets)
     credit, line = task.credit(value, ref_value, grading)
@@ -813,8 +813,9 @@ def check_metric(
     partial(credit, summary + ".")
 
 
-def _require_own_pipeline(student: RunView, kind: str) -> None:
-    """Fail unless the student's builder gave a model and their test preprocessing ran."""
+def _require_own_pipeline(student: RunView, kind: str, metric: str) -> None:
+    """Fail unless the student's builder gave a model and their test preprocessing ran: the
+    metric check measures the student's own pipeline or nothing."""
     if student.call(student.builder(kind)).get("status") != "ok":
         try:
             student.require(student.builder(kind))
@@ -826,8 +827,8 @@ def _require_own_pipeline(student: RunView, kind: str) -> None:
     substituted = student.artifacts.fallbacks(f"predict:{kind}") if student.artifacts else []
     if substituted:
         fail(
-            f"your preprocessing of the test inputs failed, so there is no test metric of "
-            f"your own pipeline to measure for the {kind.upper()}."
+            f"your preprocessing of the test {checking.EXAMPLES} failed, so there is no "
+            f"{metric} of your own pipeline to measure for the {kind.upper()}."
         )
 
 
@@ -835,20 +836,7 @@ def check_accuracy(
     student: RunView, reference: RunView, kind: str, labels: np.ndarray, margin: float, band: float
 ) -> None:
     """Test accuracy of the student's own pipeline vs the reference's under the same budget."""
-    if student.call(student.builder(kind)).get("status") != "ok":
-        try:
-            student.require(student.builder(kind))
-        except CheckFailure as failure:
-            fail(
-                f"your {student.builder(kind)}() gave no model, so there is no {kind.upper()} "
-                "of yours to measure.\n" + failure.message
-            )
-    substituted = student.artifacts.fallbacks(f"predict:{kind}") if student.artifacts else []
-    if substituted:
-        fail(
-            f"your preprocessing of the test {checking.EXAMPLES} failed, so there is no accuracy "
-            f"of your own pipeline to measure for the {kind.upper()}."
-        )
+    _require_own_pipeline(student, kind, "accuracy")
     ref_accuracy = reference.accuracy(kind, labels)
     accuracy = student.accuracy(kind, labels)
     threshold = ref_accuracy - margin

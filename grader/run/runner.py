@@ -451,7 +451,7 @@ class Runner:
             if step["keep"] == "value":
                 # Handed unchanged to the calls that name it (fitted statistics, a scaler):
                 # only its type is recorded; None is no usable output.
-                self.note(name, result={"type": f"{type(v).__module__}.{type(v).__qualname__}"})
+                self.note(name, result=self.guard(name, lambda v=v: {"type": _type_name(v)}))
                 outputs[name] = _Handed(v) if ok and v is not None else None
                 continue
             sampled = step["keep"] == "sample" and not self.plan.get("save_full")
@@ -785,6 +785,13 @@ def _import_fresh(module_name: str):
 
     sys.modules.pop(module_name, None)
     return importlib.import_module(module_name)
+
+
+def _type_name(value) -> str:
+    """`module.Class` of a student's value, read off its class (str() of whatever a hostile
+    metaclass answers)."""
+    cls = type(value)
+    return f"{str(getattr(cls, '__module__', '?'))[:100]}.{str(cls.__qualname__)[:100]}"
 
 
 def _shape(value) -> str:
