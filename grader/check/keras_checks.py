@@ -580,15 +580,7 @@ def check_evaluate(student: RunView, kind: str) -> None:
     if task.name != "multiclass":
         _check_evaluate_by_task(student, kind, task)
         return
-    record = student.require(f"evaluate:{kind}")
-    value = record.get("result")
-    if (
-        not isinstance(value, list)
-        or len(value) != 2
-        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-    ):
-        fail(f"evaluate() must return (loss, accuracy), two numbers; it returned {value!r}.")
-    loss, accuracy = value
+    loss, accuracy = _evaluated(student, kind, "accuracy")
     data = student.artifacts.arrays(student.model_facts(kind)["eval_data"])
     model = student.model(kind, "trained")
     # The grader measures the trusted rebuild of the same trained model, with the student's
@@ -620,19 +612,25 @@ def check_evaluate(student: RunView, kind: str) -> None:
         fail(f"evaluate() says loss {loss:.4f}; the grader measures {ours_loss:.4f}.")
 
 
-def _check_evaluate_by_task(student: RunView, kind: str, task) -> None:
-    """evaluate() of a binary or regression model: (loss, accuracy at 0.5) or (loss, MAE),
-    as the grader measures them for the same trained model on the same rows."""
-    short = "accuracy" if task.classification else "mae"
-    record = student.require(f"evaluate:{kind}")
-    value = record.get("result")
+def _evaluated(student: RunView, kind: str, metric: str) -> tuple[float, float]:
+    """The (loss, metric) pair evaluate() returned, as the run recorded it; fails, showing
+    the start of what came back, if it is not two numbers."""
+    value = student.require(f"evaluate:{kind}").get("result")
     if (
         not isinstance(value, list)
         or len(value) != 2
         or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
     ):
-        fail(f"evaluate() must return (loss, {short}), two numbers; it returned {value!r}.")
-    loss, metric = (float(v) for v in value)
+        fail(f"evaluate() must return (loss, {metric}), two numbers; it returned "
+             f"{repr(value)[:200]}.")  # fmt: skip
+    return float(value[0]), float(value[1])
+
+
+def _check_evaluate_by_task(student: RunView, kind: str, task) -> None:
+    """evaluate() of a binary or regression model: (loss, accuracy at 0.5) or (loss, MAE),
+    as the grader measures them for the same trained model on the same rows."""
+    short = "accuracy" if task.classification else "mae"
+    loss, metric = _evaluated(student, kind, short)
     data = student.artifacts.arrays(student.model_facts(kind)["eval_data"])
     model = student.model(kind, "trained")
     x, y = data["x"], np.asarray(data["y"])
