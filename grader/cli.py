@@ -149,7 +149,8 @@ def _shown(result):
 @main.command()
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write the report (default: grader-check/ here).")  # fmt: skip
+              help="Where to write the report (default: a folder in your cache, printed; "
+                   "never inside PATH).")  # fmt: skip
 @_assignment_option
 @_data_option
 @click.option("--budget", default="quick", show_default=True, help="Training budget name.")
@@ -164,11 +165,18 @@ def check(path, out, assignment, data, budget):
       grader check notebook.ipynb
     """
     import grader.report
-    from grader.pipeline import GradeRequest
+    from grader.pipeline import GradeRequest, default_check_out, refuse_out_inside
     from grader.pipeline import grade as run_grade
     from grader.report.summary import print_check
 
-    out = out or Path("grader-check")
+    path = Path(os.path.abspath(path))  # `grader check .` is checked under its folder's name
+    if out is None:
+        out = default_check_out(path)
+    else:
+        try:
+            refuse_out_inside(out, [path])
+        except GraderError as exc:
+            raise click.UsageError(f"{exc.message} (hint: {exc.hint})") from None
     request = GradeRequest(
         submissions=[path], out=out, assignment=assignment, data=data, budget=budget,
         visibility="visible", force=True,
@@ -176,7 +184,14 @@ def check(path, out, assignment, data, budget):
     from grader.progress import printable
 
     click.echo(f"checking {printable(path)} (visible checks, budget {budget!r}) ...")
-    outcome = run_grade(request, None, render=grader.report)
+    click.echo(f"report folder: {printable(out)}")
+    from grader.progress import for_terminal
+
+    progress = for_terminal()  # the reference (first time), the run, the checks
+    try:
+        outcome = run_grade(request, progress, render=grader.report)
+    finally:
+        progress.close()
     print_check(_shown(outcome.results[0]), out)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
+import hashlib
 import json
 import os
 import time
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import __version__
+from grader.check.artifacts import ArtifactError, read_manifest
 from grader.check.session import SESSION_SIZE, run_checks, start_session
 from grader.config import AssignmentConfig, find_assignment
 from grader.data import budget_name, dataset_label, load_data
@@ -33,12 +35,27 @@ from grader.report.exports import (
 )
 from grader.report.results import (
     SubmissionResult,
+    attempt_of,
     from_dict,
     summarize,
     to_dict,
 )
-from grader.run.local import ReferenceFailed, RunRecord, run_dir, run_reference, run_student
-from grader.run.submission import assign_ids, content_hash_or_empty, discover
+from grader.run.local import (
+    ReferenceFailed,
+    RunRecord,
+    cache_dir,
+    run_dir,
+    run_reference,
+    run_student,
+)
+from grader.run.submission import (
+    OUT_MARKER,
+    assign_ids,
+    content_hash_or_empty,
+    discover,
+    safe_id,
+    submission_id,
+)
 
 WORK = ".work"
 """OUT's subdirectory for jobs, artifacts and the reference's run."""
@@ -137,7 +154,11 @@ def grade(
     label = dataset_label(config, request.data)
     split = load_data(config, request.data)
     out = Path(request.out)
+    refuse_out_inside(out, request.submissions)
     out.mkdir(parents=True, exist_ok=True)
+    marker = out / OUT_MARKER
+    if not marker.is_file():  # says "the grader's output" to any later walk of a submission
+        marker.write_text("keras-grader output folder: not part of any submission\n")
     work = out / WORK
     work.mkdir(exist_ok=True)
     for stale in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:  # left by a killed run
@@ -375,8 +396,22 @@ def assemble(
         "timings": {"run": round(record.duration, 3), "check": round(check_seconds, 3)},
         "settings": {**settings, "notes": [*notes, *record.notes]},
         "graded_at": graded_at,
+        "attempt": _attempt(record),
     }
     return from_dict(raw)
+
+
+def _attempt(record: RunRecord) -> str:
+    """`could not import` / `not attempted` / "" from the run's manifest (a label shown
+    beside the status of a run that finished; never points, so the sandbox's account will do).
+    """
+    if record.status != "ok" or record.out_dir is None:
+        return ""
+    try:
+        calls = read_manifest(Path(record.out_dir)).get("calls", {})
+    except (ArtifactError, OSError, AttributeError):
+        return ""
+    return attempt_of(calls if isinstance(calls, dict) else {})[0]
 
 
 def _export_failed(record, checked, config, settings, graded_at, exc) -> SubmissionResult:
@@ -433,6 +468,27 @@ def write_class(out: Path, results: Sequence[SubmissionResult], render=None) -> 
     atomic_write(out / "junit.xml", junit_xml(results))
     if render is not None:
         atomic_write(out / "index.html", render.dashboard(results, summarize(results)))
+
+
+def refuse_out_inside(out: Path, submissions) -> None:
+    """Refuse an output folder inside a submission (the next grading would copy the report
+    into the submission, and the student might hand it in)."""
+    target = Path(os.path.abspath(out))
+    for entry in submissions:
+        source = Path(os.path.abspath(entry))
+        if os.path.isdir(source) and (target == source or source in target.parents):
+            raise GraderError(
+                f"the output folder {out} is inside the submission {entry}",
+                "write it elsewhere (--out DIR outside the work you hand in; grader check "
+                "writes to your cache by default)",
+            )
+
+
+def default_check_out(path: Path) -> Path:
+    """Where `grader check PATH` writes its report by default: the user's cache, one folder
+    per checked path (never inside what the student hands in)."""
+    digest = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:10]
+    return cache_dir() / "check" / f"{safe_id(submission_id(Path(path)))[0]}-{digest}"
 
 
 def entries_of(submissions_dir: Path) -> list[Path]:

@@ -992,6 +992,19 @@ def test_missing_module_is_noted(runs):
     assert "training.py is missing from the submission" in runs["missing_module"].record.notes
 
 
+@needs_full
+def test_a_module_that_does_not_import_is_labelled_so(runs):
+    """Is a run that finished (status ok) but could not import a module labelled `could not
+    import`, naming the module (issue 15: not "ok" with 0); and a run that imported everything,
+    however hostile, not?"""
+    from grader.report.results import attempt_of
+
+    for name, module in (("missing_module", "training.py"), ("syntax_error", "submission.py")):
+        label, detail = attempt_of(runs[name].artifacts.manifest["calls"])
+        assert label == "could not import" and module in detail, (name, detail)
+    assert attempt_of(runs["network"].artifacts.manifest["calls"]) == ("", "")
+
+
 # ---- submissions refused before any sandbox starts ------------------------------------------
 
 

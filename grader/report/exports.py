@@ -46,6 +46,7 @@ def atomic_write(path: Path, data: str | bytes) -> None:
 def gradescope_results(result: SubmissionResult) -> dict:
     """The result in Gradescope's results.json schema, with our facts in `extra_data`."""
     output = [f"Submission status: {result.status}" + (
+        f", but {result.attempt}" if result.attempt else "") + (
         f" ({result.status_detail})" if result.status_detail else "")]  # fmt: skip
     output.append(f"Isolation: {result.isolation}")
     for model in result.models:
@@ -84,6 +85,7 @@ def gradescope_results(result: SubmissionResult) -> dict:
             "assignment": result.assignment,
             "submission_status": result.status,
             "status_detail": result.status_detail,
+            "attempt": result.attempt,
             "isolation": result.isolation,
             "content_hash": result.content_hash,
             "accuracies": {

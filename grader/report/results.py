@@ -150,6 +150,39 @@ class SubmissionResult:
     """Grader version, package versions, seed, dataset, budget: shown and exported."""
     graded_at: str = ""
     """ISO 8601 time the result was produced."""
+    attempt: str = ""
+    """What the run shows of the student's work where a status of ok would hide it:
+    `could not import` (a module of theirs failed to import), `not attempted` (every function
+    of theirs that the grader called is still the stub), or empty. See ATTEMPTS."""
+
+
+ATTEMPTS = {
+    "could not import": "a module of the submission failed to import",
+    "not attempted": "every function the grader called is still the stub (NotImplementedError)",
+}
+"""The attempt labels, with what each means (reports, dashboard, terminal)."""
+
+
+def attempt_of(calls: Mapping) -> tuple[str, str]:
+    """(label, detail) of a run's calls (the manifest's `calls`: name -> record), from the
+    sandbox's own account: a label only, never points. `could not import` names the modules;
+    `not attempted` needs at least one stub and nothing else but skips."""
+    records = {k: v for k, v in calls.items() if isinstance(v, Mapping)} if calls else {}
+    broken = sorted(
+        name.split(":", 1)[1]
+        for name, rec in records.items()
+        if name.startswith("import:") and rec.get("status") not in (None, "ok")
+    )
+    if broken:
+        first = records[f"import:{broken[0]}"]
+        why = f"{first.get('exc_type', 'error')}: {first.get('message', '')}".strip(": ")
+        return "could not import", f"{', '.join(f'{m}.py' for m in broken)} ({why[:200]})"
+    statuses = [
+        rec.get("status") for name, rec in records.items() if not name.startswith("import:")
+    ]
+    if "not_implemented" in statuses and set(statuses) <= {"not_implemented", "skipped"}:
+        return "not attempted", ATTEMPTS["not attempted"]
+    return "", ""
 
 
 def score(result: SubmissionResult) -> float:

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from grader.machine import cpu_label
 from grader.report import charts
 from grader.report.results import (
+    ATTEMPTS,
     PHASE1_STATUSES,
     CheckResult,
     ClassSummary,
@@ -225,6 +226,7 @@ def student_context(result: SubmissionResult) -> dict:
     return {
         "r": result,
         "status_text": STATUS_TEXT.get(result.status, result.status),
+        "attempt_text": ATTEMPTS.get(result.attempt, result.attempt),
         "earned": earned,
         "available": available,
         "percent": percent(earned, available),
@@ -266,7 +268,8 @@ def dashboard_context(results: Sequence[SubmissionResult], summary: ClassSummary
             "max_score": max_score(r),
             "percent": percent(score(r), max_score(r)),
             "status": r.status,
-            "status_text": STATUS_TEXT.get(r.status, r.status),
+            "status_text": ATTEMPTS.get(r.attempt) or STATUS_TEXT.get(r.status, r.status),
+            "attempt": r.attempt,
             "run": r.timings.get("run"),
         }
         for r in results
@@ -282,6 +285,10 @@ def dashboard_context(results: Sequence[SubmissionResult], summary: ClassSummary
         "histogram": charts.histogram([s["score"] for s in students], summary.max_score),
         "rates": rates,
         "statuses": [(s, STATUS_TEXT.get(s, s), summary.by_status.get(s, 0)) for s in statuses],
+        "attempts": [
+            (label, text, sum(r.attempt == label for r in results))
+            for label, text in ATTEMPTS.items()
+        ],
         "settings": settings_view(results[0].settings if results else {}),
         "isolation": sorted(isolation.items()),
         "graded_from": graded_at(times[0]) if times else "unknown",

@@ -387,7 +387,7 @@ def run_on_cluster(
         portable = config
         jobs: dict[str, tuple[RemoteJob, str]] = {}
         for sid, path in todo.items():
-            chash, refused = _validate(Path(path), sid, work, config.modules)
+            chash, refused = _validate(Path(path), sid, work, config.contract)
             if refused is not None:
                 yield sid, refused
                 continue
@@ -499,7 +499,7 @@ def _isolation() -> tuple[str, str]:
 
 
 def _validate(
-    path: Path, sid: str, work: Path, contract: tuple[str, ...]
+    path: Path, sid: str, work: Path, contract: Mapping[str, tuple]
 ) -> tuple[str, RunRecord | None]:
     """The content hash, and a record if the submission is refused (as a local run would).
 

@@ -118,8 +118,12 @@ def reference_cache() -> Path:
 
     `KERAS_GRADER_CACHE` overrides it; the default is `~/.cache/keras-grader/reference`.
     """
-    base = os.environ.get("KERAS_GRADER_CACHE") or Path.home() / ".cache" / "keras-grader"
-    return Path(base) / "reference"
+    return cache_dir() / "reference"
+
+
+def cache_dir() -> Path:
+    """The grader's cache of this user: `KERAS_GRADER_CACHE`, or `~/.cache/keras-grader`."""
+    return Path(os.environ.get("KERAS_GRADER_CACHE") or Path.home() / ".cache" / "keras-grader")
 
 
 def run_reference(
@@ -160,7 +164,7 @@ def _build_reference(
     try:
         base = training_inputs(split, budget, config)
         ref_inputs = write_inputs(ref_dir / "reference-inputs.npz", base)
-        prepared = prepare(config.root, ref_dir / "code", config.modules, modules_only=True)
+        prepared = prepare(config.root, ref_dir / "code", config.contract, modules_only=True)
         outcome = run_job(
             job_dir=ref_dir / "job",
             submission_dir=prepared.directory,
@@ -251,7 +255,7 @@ def run_student(
     job.mkdir(parents=True)
     started = time.monotonic()
     try:
-        prepared = prepare(source, job / "code", config.modules)
+        prepared = prepare(source, job / "code", config.contract)
     except SubmissionError as exc:
         return RunRecord(
             sid, "sandbox_error", f"submission refused: {exc}", "none",

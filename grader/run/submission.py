@@ -21,6 +21,7 @@ import threading
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,36 @@ MAX_ZIP_RATIO = 200
 """Zip entries expanding more than this many times their compressed size are a bomb."""
 IGNORED_DIRS = ("__pycache__", ".git", ".ipynb_checkpoints")
 """Folders of a folder submission that are not copied (caches, version control)."""
+OUT_MARKER = ".keras-grader-out"
+"""The file the grader writes in every output folder it fills: a folder holding it is the
+grader's output, never part of a submission (a `grader check .` report left in the folder
+being checked is neither copied, hashed nor graded)."""
+FORM_NOTE = "graded "
+"""How the note that says which form of a folder was graded (its modules, or the notebook
+beside them) begins: the terminal shows it above the checks."""
+LEGACY_OUT_FILES = ("junit.xml", "grades.csv", "index.html")
+"""An output folder of a grader from before OUT_MARKER holds all of these (and `.work`)."""
+
+
+def is_grader_output(folder: str | os.PathLike) -> bool:
+    """Is this folder one the grader wrote (its OUT_MARKER, or an older version's layout)?
+    Nothing is followed: a link named like the marker does not count."""
+
+    def regular(name: str) -> bool:
+        try:
+            return stat.S_ISREG(os.lstat(os.path.join(folder, name)).st_mode)
+        except OSError:
+            return False
+
+    if regular(OUT_MARKER):
+        return True
+    try:
+        work = stat.S_ISDIR(os.lstat(os.path.join(folder, ".work")).st_mode)
+    except OSError:
+        work = False
+    return work and all(regular(name) for name in LEGACY_OUT_FILES)
+
+
 HASH_MAX_DEPTH = 64
 HASH_MAX_ENTRIES = 20_000
 """How far `content_hash` walks a folder: what lies beyond is refused by `prepare` anyway
@@ -234,6 +265,8 @@ def discover(submissions: Path) -> list[Path]:
             mode = item.stat(follow_symlinks=False).st_mode
         except OSError:
             continue  # vanished
+        if stat.S_ISDIR(mode) and is_grader_output(entry):
+            continue  # an earlier grading's output folder, not a student
         suffix = entry.suffix
         if not stat.S_ISDIR(mode) and suffix not in SUFFIXES and (stat.S_ISREG(mode) or suffix):
             continue
@@ -315,8 +348,8 @@ class _TooMany(Exception):
 def _walk(root: Path, max_depth: int, skip: tuple[str, ...], max_entries: int = HASH_MAX_ENTRIES):
     """(relative path, path, lstat) of every entry under `root`, depth first, each folder's
     entries sorted by name (so files come in the order of their sorted paths); without
-    recursion and never through a link. Folders named in `skip` are neither listed nor
-    entered.
+    recursion and never through a link. Folders named in `skip`, and the grader's own output
+    folders (`is_grader_output`), are neither listed nor entered.
 
     Raises:
         _TooDeep: a folder deeper than `max_depth` (its relative path in `.rel`).
@@ -333,7 +366,7 @@ def _walk(root: Path, max_depth: int, skip: tuple[str, ...], max_entries: int = 
         below = []
         for child in children:
             info = child.stat(follow_symlinks=False)
-            if stat.S_ISDIR(info.st_mode) and child.name in skip:
+            if stat.S_ISDIR(info.st_mode) and (child.name in skip or is_grader_output(child.path)):
                 continue
             seen += 1
             if seen > max_entries:
@@ -394,7 +427,11 @@ def _shown(name: str) -> str:
 
 
 def prepare(
-    source: Path, dest: Path, contract: tuple[str, ...], *, modules_only: bool = False
+    source: Path,
+    dest: Path,
+    contract: Mapping[str, tuple] | tuple[str, ...],
+    *,
+    modules_only: bool = False,
 ) -> PreparedSubmission:
     """Normalise one submission into `dest` (created; must not exist).
 
@@ -405,8 +442,11 @@ def prepare(
     Args:
         source: what the student handed in.
         dest: the directory to create.
-        contract: the assignment's module names (`AssignmentConfig.modules`): a folder
-            submission holds them; a single file provides them all.
+        contract: the assignment's contract (`AssignmentConfig.contract`: module -> its
+            (function, signature) pairs), or only its module names: a folder submission
+            holds those modules; a single file provides them all. With the functions, a
+            folder holding both the modules and a notebook is graded by whichever of the two
+            implements them (see `_layout`).
         modules_only: for a directory, take only its top-level `.py` files (the reference's
             folder also holds its checks and settings, which the sandbox must not see).
 
@@ -415,8 +455,12 @@ def prepare(
             one line, without the grader's own paths. Whatever goes wrong while loading one
             submission becomes this error: it is that student's result, never the batch's.
     """
+    functions = None
+    if isinstance(contract, Mapping):
+        functions = {m: tuple(f if isinstance(f, str) else f[0] for f in fns)
+                     for m, fns in contract.items()}  # fmt: skip
     try:
-        return _prepare(Path(source), dest, tuple(contract), modules_only)
+        return _prepare(Path(source), dest, tuple(contract), modules_only, functions)
     except SubmissionError:
         raise
     except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch
@@ -427,7 +471,11 @@ def prepare(
 
 
 def _prepare(
-    source: Path, dest: Path, contract: tuple[str, ...], modules_only: bool
+    source: Path,
+    dest: Path,
+    contract: tuple[str, ...],
+    modules_only: bool,
+    functions: dict[str, tuple[str, ...]] | None = None,
 ) -> PreparedSubmission:
     sid = safe_id(submission_id(source))[0]
     name = _shown(source.name)
@@ -450,7 +498,7 @@ def _prepare(
                 _copy_file(file, dest / file.name, file.name, MAX_FILE_BYTES)
         else:
             _copy_tree(source, dest)
-        modules = _layout(dest, notes, sources, contract)
+        modules = _layout(dest, notes, sources, contract, functions)
     elif source.suffix == ".zip":
         kind = "zip"
         extracted = dest.parent / f"{dest.name}.unzipped"
@@ -460,7 +508,7 @@ def _prepare(
             modules = _single_file(inner, dest, notes, sources, contract)
         else:
             _copy_tree(inner, dest)
-            modules = _layout(dest, notes, sources, contract)
+            modules = _layout(dest, notes, sources, contract, functions)
         shutil.rmtree(extracted)
     elif source.suffix in (".py", ".ipynb"):
         kind = source.suffix[1:]
@@ -502,10 +550,32 @@ def _single_file(
 
 
 def _layout(
-    directory: Path, notes: list[str], sources: dict, contract: tuple[str, ...]
+    directory: Path,
+    notes: list[str],
+    sources: dict,
+    contract: tuple[str, ...],
+    functions: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[str, str]:
-    """Which module provides which part, for a directory submission."""
+    """Which module provides which part, for a directory submission.
+
+    A folder that holds both the contract's modules and a notebook (the assignment's folder
+    as handed out: stub modules and the notebook) is graded by the one that implements the
+    contract's functions, and a note says which; where both or neither do, it is refused
+    with a line naming both (grading the other one would be a silent 0).
+    """
     present = {m for m in contract if (directory / f"{m}.py").is_file()}
+    notebooks = sorted(p for p in directory.iterdir() if p.suffix == ".ipynb" and p.is_file())
+    if present and notebooks and functions is not None:
+        chosen = _implementing_side(directory, sorted(present), notebooks, functions)
+        module_names = ", ".join(f"{m}.py" for m in sorted(present))
+        notebook_names = ", ".join(_shown(nb.name) for nb in notebooks)
+        if chosen is not None:
+            notes.append(
+                f"{FORM_NOTE}the notebook {_shown(chosen.name)}: {module_names} beside it hold "
+                "only the stubs"
+            )
+            return _single_in_folder(directory, chosen, notes, sources, contract)
+        notes.append(f"{FORM_NOTE}{module_names}: {notebook_names} beside them is only the stub")
     if present:
         for missing in sorted(set(contract) - present):
             notes.append(f"{missing}.py is missing from the submission")
@@ -513,19 +583,101 @@ def _layout(
     # A folder holding one notebook or one .py is a single-file submission in a folder.
     candidates = [p for p in directory.iterdir() if p.suffix in (".py", ".ipynb")]
     if len(candidates) == 1:
-        file = candidates[0]
-        staged = directory.parent / f"{directory.name}.single{file.suffix}"
-        file.rename(staged)
-        shutil.rmtree(directory)
-        directory.mkdir()
-        modules = _single_file(staged, directory, notes, sources, contract, file.name)
-        staged.unlink()
-        return modules
+        return _single_in_folder(directory, candidates[0], notes, sources, contract)
     names = ", ".join(f"{m}.py" for m in contract)
     raise SubmissionError(
         f"found none of {names}",
         "a folder submission holds those modules (or a single .py or .ipynb)",
     )
+
+
+def _single_in_folder(
+    directory: Path, file: Path, notes: list[str], sources: dict, contract: tuple[str, ...]
+) -> dict[str, str]:
+    """Grade one file of a folder as a single-file submission (the rest is dropped)."""
+    staged = directory.parent / f"{directory.name}.single{file.suffix}"
+    file.rename(staged)
+    shutil.rmtree(directory)
+    directory.mkdir()
+    modules = _single_file(staged, directory, notes, sources, contract, file.name)
+    staged.unlink()
+    return modules
+
+
+def _implementing_side(
+    directory: Path,
+    present: list[str],
+    notebooks: list[Path],
+    functions: dict[str, tuple[str, ...]],
+) -> Path | None:
+    """Modules and notebook side by side: the notebook to grade instead of the modules, or
+    None to grade the modules; SubmissionError where both or neither implement the contract.
+    """
+    wanted = {f for fns in functions.values() for f in fns}
+    modules_done: set[str] = set()
+    for module in present:
+        code = _read_regular(directory / f"{module}.py", f"{module}.py", MAX_FILE_BYTES)
+        modules_done |= implemented_functions(code.decode("utf-8", "replace"), wanted)
+    written = {}
+    for notebook in notebooks:
+        raw = _read_regular(notebook, _shown(notebook.name), MAX_TOTAL_BYTES)
+        try:
+            code = notebook_module(raw, _shown(notebook.name), [])[0]
+        except SubmissionError:
+            code = None  # not a notebook that loads: the student's own doing, so graded
+        written[notebook] = wanted if code is None else implemented_functions(code, wanted)
+    done_notebooks = [nb for nb, done in written.items() if done]
+    module_names = ", ".join(f"{m}.py" for m in present)
+    notebook_names = ", ".join(_shown(nb.name) for nb in notebooks)
+    if modules_done and done_notebooks:
+        raise SubmissionError(
+            f"both {module_names} and {notebook_names} implement the assignment's functions, "
+            "so it is unclear which to grade",
+            "hand in one of them: delete (or empty) the other, or submit the notebook alone",
+        )
+    if not modules_done and not done_notebooks:
+        raise SubmissionError(
+            f"neither {module_names} nor {notebook_names} implements any of the assignment's "
+            "functions (all are still stubs)",
+            "write the functions in the modules or in the notebook, then check again",
+        )
+    if len(done_notebooks) > 1:
+        raise SubmissionError(
+            f"{notebook_names} all implement the assignment's functions",
+            "keep one notebook in the folder",
+        )
+    return done_notebooks[0] if done_notebooks else None
+
+
+def implemented_functions(code: str, wanted: set[str]) -> set[str]:
+    """The functions of `wanted` that `code` defines at top level with more than a stub's
+    body (a docstring, `pass`, `...` or `raise NotImplementedError`). Code that does not
+    parse counts as written: it is the student's, and grading it shows the error."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return set(wanted)
+    return {
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.name in wanted
+        and not _stub_body(node.body)
+    }
+
+
+def _stub_body(body: list[ast.stmt]) -> bool:
+    for stmt in body:
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # a docstring, `...`, a string left as a note
+        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+            exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
+                continue
+        return False
+    return True
 
 
 def _copy_tree(source: Path, dest: Path) -> None:
