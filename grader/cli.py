@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from grader import __version__
-from grader.errors import EXIT_FAILURE, EXIT_USAGE, GraderError
+from grader.errors import EXIT_FAILURE, EXIT_USAGE, GraderError, UsageError
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -25,7 +25,8 @@ EXAMPLES = REPO / "examples"
 
 
 class _Group(click.Group):
-    """Shows GraderError as one line plus a hint, with exit code 1 (traceback with --debug)."""
+    """Shows GraderError as one line plus a hint, with its exit code (1; a usage error 2;
+    a traceback with --debug)."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -38,7 +39,7 @@ class _Group(click.Group):
             click.secho(f"error: {printable(exc.message)}", err=True, fg="red")
             if exc.hint:
                 click.echo(f"hint: {printable(exc.hint)}", err=True)
-            ctx.exit(EXIT_FAILURE)
+            ctx.exit(exc.exit_code)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,7 +105,7 @@ def grade(submissions, out, assignment, data, budget, workers, force, scheduler,
 
     entries = entries_of(submissions)
     if not entries:
-        raise GraderError(
+        raise UsageError(
             f"no submissions in {submissions}", "expected folders, .py, .ipynb or .zip files"
         )
     request = GradeRequest(
@@ -167,9 +168,17 @@ def check(path, out, assignment, data, budget):
     import grader.report
     from grader.pipeline import GradeRequest, default_check_out, refuse_out_inside
     from grader.pipeline import grade as run_grade
+    from grader.progress import for_terminal, printable
     from grader.report.summary import print_check
 
     path = Path(os.path.abspath(path))  # `grader check .` is checked under its folder's name
+    if path.is_dir() and not any(
+        p.suffix in (".py", ".ipynb", ".zip") for p in path.iterdir() if not p.name.startswith(".")
+    ):
+        raise UsageError(
+            f"nothing to grade in {printable(path)}: no .py, .ipynb or .zip file in it",
+            "run grader check in the folder with your modules or notebook, or pass the file",
+        )
     if out is None:
         out = default_check_out(path)
     else:
@@ -181,12 +190,8 @@ def check(path, out, assignment, data, budget):
         submissions=[path], out=out, assignment=assignment, data=data, budget=budget,
         visibility="visible", force=True,
     )  # fmt: skip
-    from grader.progress import printable
-
     click.echo(f"checking {printable(path)} (visible checks, budget {budget!r}) ...")
     click.echo(f"report folder: {printable(out)}")
-    from grader.progress import for_terminal
-
     progress = for_terminal()  # the reference (first time), the run, the checks
     try:
         outcome = run_grade(request, progress, render=grader.report)

@@ -13,7 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.errors import GraderError
+from grader.errors import GraderError, UsageError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """The checkout the grader runs from: holds `reference/` and `assignments/`."""
@@ -594,7 +594,7 @@ class AssignmentConfig:
         """The budget called `name`; a path-to-.npz data source uses `keras`'s."""
         if name in self.budgets:
             return self.budgets[name]
-        raise GraderError(
+        raise UsageError(
             f"no training budget {name!r} in {self.root / 'assignment.toml'}",
             f"define [budget.{name}] or choose one of: {', '.join(sorted(self.budgets))}",
         )
@@ -775,7 +775,7 @@ def find_assignment(name_or_path: str | Path) -> AssignmentConfig:
         candidate = REPO_ROOT / "reference" / str(name_or_path)
     if not (candidate / "assignment.toml").is_file():
         known = sorted(p.parent.name for p in (REPO_ROOT / "reference").glob("*/assignment.toml"))
-        raise GraderError(
+        raise UsageError(
             f"unknown assignment {str(name_or_path)!r}",
             f"use one of: {', '.join(known) or '(none)'} or a path to a reference directory",
         )

@@ -19,7 +19,17 @@ class GraderError(Exception):
         self.message = message
         self.hint = hint
 
+    exit_code = EXIT_FAILURE
+    """What the CLI exits with when this error stops it."""
+
     def __str__(self) -> str:
         if self.hint:
             return f"{self.message} (hint: {self.hint})"
         return self.message
+
+
+class UsageError(GraderError):
+    """A command line naming what does not exist or cannot be graded (an unknown assignment
+    or budget, a folder with nothing to grade): exit 2, as click's own usage errors."""
+
+    exit_code = EXIT_USAGE

@@ -155,12 +155,21 @@ def grade(
     split = load_data(config, request.data)
     out = Path(request.out)
     refuse_out_inside(out, request.submissions)
-    out.mkdir(parents=True, exist_ok=True)
-    marker = out / OUT_MARKER
-    if not marker.is_file():  # says "the grader's output" to any later walk of a submission
-        marker.write_text("keras-grader output folder: not part of any submission\n")
-    work = out / WORK
-    work.mkdir(exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        marker = out / OUT_MARKER
+        if not marker.is_file():  # says "the grader's output" to any later walk of a submission
+            marker.write_text("keras-grader output folder: not part of any submission\n")
+        work = out / WORK
+        work.mkdir(exist_ok=True)
+        probe = work / f".probe.{os.getpid()}"  # a folder that exists may still refuse writes
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise GraderError(
+            f"cannot write the output folder {out}: {exc.strerror or exc}",
+            "choose a folder you can write to (--out DIR)",
+        ) from None
     for stale in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:  # left by a killed run
         stale.unlink(missing_ok=True)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,9 @@ def test_check_dot_in_a_finished_notebook_folder(tmp_path, tmp_path_factory):
     assert len(reports) == 1 and f"report: {reports[0]}" in proc.stdout
     visible = proc.stdout.split("score on the visible checks: ")[1].split()
     assert visible[0] == visible[2], proc.stdout  # full marks: x / x
+    junit = ET.parse(reports[0].parent.parent / "junit.xml").getroot()  # issue 16: times
+    assert int(junit.get("tests")) == len(junit.findall(".//testcase")) > 0
+    assert sum(float(case.get("time")) for case in junit.iter("testcase")) > 0
 
     # The handed-out modules alone, untouched: a run that finished, shown as not attempted.
     stubs = tmp_path / "stubs"

@@ -90,9 +90,9 @@ def run_grader(args, env, cwd, timeout=600) -> subprocess.CompletedProcess:
     )
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
-    """Exit 1, stderr is exactly `error: ...` and `hint: ...`, no traceback."""
-    assert proc.returncode == 1, proc.stderr
+def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str, code: int = 1) -> None:
+    """Exit `code`, stderr is exactly `error: ...` and `hint: ...`, no traceback."""
+    assert proc.returncode == code, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 2, proc.stderr
     assert lines[0].startswith("error: ") and lines[1].startswith("hint: "), proc.stderr
@@ -256,6 +256,7 @@ def small_class(tmp_path_factory) -> Path:
         (["grade", "{class}", "--out", "{tmp}/out", "--budget", "nope"], "nope"),
         (["check", "{class}/alice", "--out", "{tmp}/out", "--data", "{tmp}/bad.npz"], "bad.npz"),
         (["gradescope", "--submission", "{tmp}/none", "--results", "{tmp}/r.json"], "none"),
+        (["check", "{empty}"], "nothing to grade"),
     ],
     ids=[
         "empty-submissions",
@@ -264,19 +265,24 @@ def small_class(tmp_path_factory) -> Path:
         "unknown-budget",
         "check-bad-data",
         "gradescope-no-upload",
+        "check-empty-folder",
     ],  # fmt: skip
 )
 def test_grader_errors_are_one_line_and_a_hint(
     args, needle, small_class, tmp_path, tmp_path_factory
 ):
-    """Does a problem the user can fix exit 1 with `error:` and `hint:`, and no traceback?"""
+    """Does a problem the user can fix exit with `error:` and `hint:`, and no traceback: 2 for
+    a command line that names what does not exist or has nothing to grade (as click's usage
+    errors), 1 for the rest?"""
     (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no code here")
     (tmp_path / "bad.npz").write_bytes(b"not an npz")
+    usage = {"no submissions", "nope", "nothing to grade"}
     args = [
         a.format(tmp=tmp_path, empty=tmp_path / "empty", **{"class": small_class}) for a in args
     ]
     proc = run_grader(args, grader_env(tmp_path_factory), tmp_path, timeout=120)
-    assert_one_line_error(proc, needle)
+    assert_one_line_error(proc, needle, code=2 if needle in usage else 1)
 
 
 def test_debug_shows_the_traceback(tmp_path, tmp_path_factory):
@@ -290,7 +296,7 @@ def test_debug_shows_the_traceback(tmp_path, tmp_path_factory):
     )
     assert proc.returncode == 1
     assert "Traceback (most recent call last)" in proc.stderr
-    assert "GraderError: no submissions" in proc.stderr
+    assert "UsageError: no submissions" in proc.stderr
 
 
 # --- subprocess: grading a small class end to end -------------------------------------------
@@ -405,3 +411,19 @@ def test_check_shows_visible_checks_only(small_class, tmp_path_factory):
     assert html.rstrip().endswith("</html>")
     for title in HIDDEN:
         assert title not in html
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a read-only file system")
+def test_a_read_only_out_is_one_line_and_a_hint(small_class, tmp_path, tmp_path_factory):
+    """Does an --out the grader cannot write (a read-only file system, which stops root too)
+    give one line and a hint, exit 1, before any grading?"""
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], check=True)
+    try:
+        for out in (mount / "out", mount):
+            proc = run_grader(["grade", small_class, "--out", out],
+                              grader_env(tmp_path_factory), tmp_path, timeout=120)  # fmt: skip
+            assert_one_line_error(proc, "cannot write the output folder", "Read-only file system")
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)

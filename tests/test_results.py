@@ -420,6 +420,18 @@ def test_junit_one_suite_per_student():
     assert suites[1].find("system-err").text == "crash: exit 1"
 
 
+def test_junit_totals_and_times():
+    """Does junit.xml carry the class's totals on <testsuites> and each check's time?"""
+    timed = dataclasses.replace(check("test_one_hot", "preprocessing", 5, 0), seconds=0.25)
+    results = [result("alice"), result("bob", [timed], timings={"run": 1.5, "check": 0.5})]
+    root = ET.fromstring(junit_xml(results))
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("6", "4", "0")
+    assert float(root.get("time")) == pytest.approx(10.25 + 2.5 + 1.5 + 0.5)
+    bob = root.find("testsuite[@name='bob']")
+    assert bob.find("testcase").get("time") == "0.250"
+    assert bob.get("time") == "2.000"
+
+
 def test_junit_survives_hostile_feedback():
     """Does junit.xml still parse when feedback holds control characters and markup?"""
     nasty = "\x00\x1b[31mred</failure><x>&amp;\ufffe\ud800 ok"

@@ -39,7 +39,7 @@ IDS = ["alice", "bob", "crash", "zero"]
 WORK = ".work"
 TEMP = re.compile(r"\..+\.[^.]+\.tmp")
 """What atomic_write's temporary files are called: `.<final name>.<random>.tmp`."""
-VOLATILE_KEYS = {"timings", "execution_time", "graded_at"}
+VOLATILE_KEYS = {"timings", "execution_time", "graded_at", "seconds"}
 ATTEMPT_SECONDS = 600
 
 

@@ -337,6 +337,7 @@ class GradingSession:
             "visibility": declaration.visibility,
             "feedback": feedback,
             "table": [asdict(row) for row in table],
+            "seconds": round(float(getattr(report, "duration", 0.0) or 0.0), 4),
         }
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

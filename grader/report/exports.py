@@ -192,12 +192,21 @@ def _starts_formula(text: str) -> bool:
 
 
 def junit_xml(results: Sequence[SubmissionResult]) -> str:
-    """One <testsuite> per student, one <testcase> per check (hidden ones included).
+    """One <testsuite> per student, one <testcase> per check (hidden ones included), with
+    the class's totals on <testsuites> and each check's phase-2 time on its <testcase>.
 
     Every attribute and text goes through `_xml_safe`: an id or feedback holding characters
     XML 1.0 forbids (control characters, lone surrogates) still gives a valid document.
     """
-    suites = ET.Element("testsuites", name="keras-grader")
+    checks = [c for r in results for c in r.checks]
+    suites = ET.Element(
+        "testsuites",
+        name="keras-grader",
+        tests=str(len(checks)),
+        failures=str(sum(1 for c in checks if not c.passed)),
+        errors="0",
+        time=f"{sum(sum(r.timings.values()) for r in results):.3f}",
+    )
     for r in sorted(results, key=lambda r: r.id):
         failures = sum(1 for c in r.checks if not c.passed)
         suite = _element(
@@ -219,7 +228,10 @@ def junit_xml(results: Sequence[SubmissionResult]) -> str:
         for key, value in facts.items():
             _element(props, "property", name=key, value=value)
         for c in _ordered(r.checks):
-            case = _element(suite, "testcase", classname=f"{r.id}.{c.part}", name=c.name, time="0")
+            case = _element(
+                suite, "testcase", classname=f"{r.id}.{c.part}", name=c.name,
+                time=f"{c.seconds:.3f}",
+            )  # fmt: skip
             if not c.passed:
                 failure = _element(
                     case, "failure", message=f"{c.score:g}/{c.max_score:g}: {c.title}"

@@ -68,6 +68,8 @@ class CheckResult:
     """What was expected and what the submission did, in plain words. Empty when passed."""
     table: tuple[LayerRow, ...] = ()
     """Layer-by-layer comparison, for architecture checks."""
+    seconds: float = 0.0
+    """How long the check ran in phase 2 (junit.xml's per-case time)."""
 
     @property
     def passed(self) -> bool:
