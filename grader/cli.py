@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import click
 
 from grader import __version__
-from grader.errors import EXIT_FAILURE, EXIT_USAGE, GraderError, UsageError
+from grader.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, GraderError, UsageError
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -29,8 +31,16 @@ class _Group(click.Group):
     a traceback with --debug)."""
 
     def invoke(self, ctx: click.Context):
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _interrupt)  # a batch system's stop is a Ctrl-C
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.secho(
+                "interrupted: the sandboxes were stopped; every run that had finished is kept "
+                "(run the same command again to resume)", err=True, fg="yellow",
+            )  # fmt: skip
+            ctx.exit(EXIT_INTERRUPTED)
         except GraderError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -40,6 +50,10 @@ class _Group(click.Group):
             if exc.hint:
                 click.echo(f"hint: {printable(exc.hint)}", err=True)
             ctx.exit(exc.exit_code)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

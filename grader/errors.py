@@ -4,6 +4,8 @@ EXIT_FAILURE = 1
 """The grader itself could not run (a usage error exits 2, as click's do)."""
 EXIT_USAGE = 2
 """A command line the grader refuses (as click's own usage errors)."""
+EXIT_INTERRUPTED = 130
+"""Stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it)."""
 
 
 class GraderError(Exception):

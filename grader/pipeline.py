@@ -48,6 +48,7 @@ from grader.run.local import (
     run_reference,
     run_student,
 )
+from grader.run.sandbox import INTERRUPTED, allow_runs, stop_all_runs
 from grader.run.submission import (
     OUT_MARKER,
     assign_ids,
@@ -148,6 +149,7 @@ def grade(
     """
     progress = progress or Quiet()
     started = time.monotonic()
+    allow_runs()  # an earlier grading in this process may have been interrupted
     config = find_assignment(request.assignment)
     budget_key = request.budget or budget_name(request.data)
     budget = config.budget(budget_key)
@@ -236,7 +238,11 @@ def grade(
         t0 = time.monotonic()
         progress.phase("check", 1)
         if session is not None:
-            checked = session.wait()
+            try:
+                checked = session.wait()
+            except KeyboardInterrupt:
+                session.kill()
+                raise
         else:
             checked = run_checks(
                 config, budget_key, request.data, reference,
@@ -305,7 +311,8 @@ def _run_all(request, config, budget, work, todo, progress) -> dict[str, RunReco
             progress.advance(f"{sid}: {record.status} ({record.duration:.1f} s)")
         return records
     workers = request.workers or default_workers()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+    try:
         futures = {
             pool.submit(run_student, path, sid, config, budget, work, request.isolation): sid
             for sid, path in todo.items()
@@ -319,8 +326,17 @@ def _run_all(request, config, budget, work, todo, progress) -> dict[str, RunReco
                     sid, "sandbox_error", f"the grader failed on this submission: {exc}",
                     "none", content_hash_or_empty(todo[sid]), None, 0.0,
                 )  # fmt: skip
+            if record.detail == INTERRUPTED:
+                continue  # never stored: a rerun runs it again
             records[sid] = _store_record(work, record)
             progress.advance(f"{sid}: {record.status} ({record.duration:.1f} s)")
+    except BaseException:
+        # Ctrl-C or SIGTERM: what finished is stored (record.json); kill the sandboxes now
+        # rather than wait for them, start no more, and let the interrupt through.
+        stop_all_runs()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return records
 
 

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from grader.run.submission import OUT_MARKER
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,6 +147,8 @@ def outputs(out: Path) -> list[Path]:
 def assert_complete(out: Path) -> None:
     """No file under its final name is half-written; temporary files are hidden dot-files."""
     for path in outputs(out):
+        if path.name == OUT_MARKER:  # "this folder is the grader's output", nothing else
+            continue
         if path.name.startswith("."):
             assert TEMP.fullmatch(path.name), f"unexpected hidden file {path}"
             continue
@@ -293,7 +297,7 @@ def test_sigkill_at_any_moment_then_rerun_gives_the_same_outputs(klass, env, uni
     text = Grading(klass, out, env).finish()
     assert_complete(out)
     assert_same_outputs(uninterrupted, out)
-    leftovers = [p for p in outputs(out) if p.name.startswith(".")]
+    leftovers = [p for p in outputs(out) if p.name.startswith(".") and p.name != OUT_MARKER]
     assert all(TEMP.fullmatch(p.name) for p in leftovers), leftovers
     assert "Traceback" not in text
 
@@ -347,6 +351,50 @@ def test_reruns_keep_unchanged_regrade_changed_and_force_all(klass, env, uninter
     for sid in IDS:
         assert forced[f"{sid}/details.json"] != regraded[f"{sid}/details.json"]
     assert_complete(out)
+
+
+def test_ctrl_c_and_sigterm_stop_fast_keep_finished_runs_and_resume(klass, env, uninterrupted):
+    """A real SIGINT, then a real SIGTERM, each sent once a run has finished while others
+    still run: does the grader stop within 5 s with exit 130, kill its sandboxes (nothing is
+    left in its process group), keep the finished runs, and does a rerun resume them to the
+    outputs of an uninterrupted grading (issue 16)?"""
+    out = klass.parent / "out-c"
+    fresh = re.compile(r"^\[run\] \d+/\d+ (\w+): \w+ \(\d")  # a run that just finished
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        grading = Grading(klass, out, env)
+        deadline = time.monotonic() + ATTEMPT_SECONDS
+        while not grading.saw(fresh.pattern):
+            assert grading.proc.poll() is None, f"ended before a run finished:\n{grading.text}"
+            assert time.monotonic() < deadline, grading.text[-3000:]
+            time.sleep(0.01)
+        finished = {m.group(1) for line in list(grading.lines) if (m := fresh.match(line))}
+        sent = time.monotonic()
+        os.kill(grading.proc.pid, sig)
+        try:
+            code = grading.proc.wait(30)
+        finally:
+            if grading.proc.poll() is None:
+                os.killpg(grading.proc.pid, signal.SIGKILL)
+        stopped = time.monotonic() - sent
+        grading.reader.join(10)
+        assert code == 130 and stopped < 5, (sig, code, stopped, grading.text[-2000:])
+        assert "interrupted: the sandboxes were stopped" in grading.text
+        assert "Traceback" not in grading.text
+        while True:  # every sandbox (unshare, init, runner) was in the grader's process group
+            try:
+                os.killpg(grading.proc.pid, 0)
+            except ProcessLookupError:
+                break
+            assert time.monotonic() - sent < 5, f"processes outlived the {sig.name}"
+            time.sleep(0.05)
+        for sid in finished:
+            assert (out / WORK / "runs" / sid / "record.json").is_file(), sid
+        assert_complete(out)
+
+    text = Grading(klass, out, env).finish()
+    assert "(run reused)" in text
+    assert_complete(out)
+    assert_same_outputs(uninterrupted, out)
 
 
 def test_sigkill_with_limited_isolation_leaves_no_student_process(tmp_path, env):

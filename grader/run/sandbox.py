@@ -57,6 +57,32 @@ INIT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 _uid_counter = itertools.count()
 _uid_lock = threading.Lock()
+_live: set[subprocess.Popen] = set()
+"""The sandboxes this process runs now (their `unshare`, or the init under limited isolation)."""
+_live_lock = threading.Lock()
+_stopping = threading.Event()
+INTERRUPTED = "interrupted: the grading was stopped (Ctrl-C or SIGTERM) before this run ended"
+
+
+def stop_all_runs() -> int:
+    """Kill every sandbox this process runs now and start no more (Ctrl-C, SIGTERM); the
+    number killed. Killing `unshare --kill-child` takes its init, and with it the whole pid
+    namespace. The interrupted runs end as `sandbox_error` "interrupted", which the grader
+    never stores, so a rerun runs them again."""
+    with _live_lock:
+        _stopping.set()
+        procs = list(_live)
+    for proc in procs:
+        try:
+            proc.kill()
+        except OSError:
+            pass
+    return len(procs)
+
+
+def allow_runs() -> None:
+    """Undo `stop_all_runs` (for a process that grades again after an interrupt)."""
+    _stopping.clear()
 
 
 @dataclass(frozen=True)
@@ -866,6 +892,8 @@ def run_job(
             if problem:
                 print(f"keras-grader: could not remove a run's cgroup: {problem}", file=sys.stderr)
         os.close(uid_lock)
+    if _stopping.is_set():
+        return RunOutcome("sandbox_error", INTERRUPTED, level, 0.0)
     report = _read_report(job_dir / "sandbox.json")
     if full and (job_dir / "root").exists():
         shutil.rmtree(job_dir / "root", ignore_errors=True)  # only mount points, now empty
@@ -998,25 +1026,37 @@ def _start_init(
         else:
             argv, env = [sys.executable, "-I", str(INIT), str(cfg_path)], None
         with open(log_path, "wb") as log:
-            try:
-                proc = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    env=env,
-                    pass_fds=fds,
-                    preexec_fn=functools.partial(_enter_sandbox, procs_files),
-                )
-            except (OSError, subprocess.SubprocessError) as exc:
-                log.write(f"could not start the sandbox (joining its cgroup): {exc}\n".encode())
-                return None
+            with _live_lock:
+                if _stopping.is_set():
+                    log.write(b"interrupted: the grading is stopping, no sandbox started\n")
+                    return None
+                try:
+                    proc = subprocess.Popen(
+                        argv,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=log,
+                        env=env,
+                        pass_fds=fds,
+                        preexec_fn=functools.partial(_enter_sandbox, procs_files),
+                    )
+                except (OSError, subprocess.SubprocessError) as exc:
+                    log.write(f"could not start the sandbox (joining its cgroup): {exc}\n".encode())
+                    return None
+                _live.add(proc)
             try:
                 return proc.wait(timeout=limits.wall_seconds + BACKSTOP_SECONDS)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
                 return None
+            except BaseException:  # Ctrl-C in the thread that waits: the sandbox goes too
+                proc.kill()
+                proc.wait()
+                raise
+            finally:
+                with _live_lock:
+                    _live.discard(proc)
     finally:
         for fd in fds:
             os.close(fd)
