@@ -1,4 +1,11 @@
-"""Shared pytest options of the test suite."""
+"""Shared pytest options of the test suite, and the two tiers of `make test` / `make test-all`.
+
+`full` marks what only the complete suite runs (`make test-all`): the rest of each corpus
+beyond its representative cases, and the long measurements. `make test` (CI's gate) runs
+everything else, slow tests included, within 20 minutes on 2 cores (tests/README.md).
+A module that grades a whole corpus in one fixture grades only the cases this session runs
+(`selected_cases`), so deselecting a case also saves its sandboxed run.
+"""
 
 
 def pytest_addoption(parser):
@@ -26,3 +33,27 @@ def pytest_sessionfinish(session):
         walked = scan(folder, max_depth=500, max_seconds=10)
         if any("not entered below depth" in reason for reason in walked.incomplete):
             remove_tree(folder)
+
+
+def selected_cases(request, argname: str = "case") -> list:
+    """The values of `argname` that this session's selected tests of the requesting module
+    take (after -m, -k and the tiers): what its module fixture has to grade."""
+    module = request.module
+    found = []
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        if getattr(item, "module", None) is module and callspec and argname in callspec.params:
+            value = callspec.params[argname]
+            if value not in found:
+                found.append(value)
+    return found
+
+
+def full_only(values, representative) -> list:
+    """`values` as parameters, those not in `representative` marked `full` (complete suite
+    only); fails loudly if a representative case is not among the values."""
+    import pytest
+
+    missing = set(representative) - set(values)
+    assert not missing, f"representative cases not in the corpus: {sorted(missing)}"
+    return [v if v in representative else pytest.param(v, marks=pytest.mark.full) for v in values]

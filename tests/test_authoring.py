@@ -205,6 +205,7 @@ def test_total_points_must_be_positive(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.full  # trains the lab under every budget and three seeds
 def test_assign_runs_pass_on_the_cancer_lab_and_catch_a_reference_that_loses_marks(
     tmp_path, monkeypatch
 ):

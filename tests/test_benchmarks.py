@@ -43,6 +43,7 @@ def test_the_generated_class_has_the_promised_mix(tmp_path):
     assert refused == ["s28_not_a_zip.zip"]
 
 
+@pytest.mark.full  # a measurement (benchmarks/)
 def test_benchmarks_smoke_run(tmp_path):
     """Does `benchmarks/run.py` measure (a) and (b) and print its table? The smallest run
     that goes through its code (tiny budget, a class of 2, one repeat; (c) is (b) again with
@@ -67,6 +68,7 @@ def test_benchmarks_smoke_run(tmp_path):
     assert "| (a) bare reference script |" in proc.stdout
 
 
+@pytest.mark.full  # a measurement (benchmarks/)
 def test_reference_seeds_smoke_run(tmp_path):
     """Does `benchmarks/reference_seeds.py` train the reference per seed and report each run,
     the same accuracy for the same seed?"""

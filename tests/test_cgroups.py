@@ -134,6 +134,7 @@ def test_processes_together_over_the_sandbox_limit_end_as_memory(box):
 
 
 @needs_cgroups
+@pytest.mark.full  # the gate keeps the over-the-limit case
 def test_processes_together_under_the_sandbox_limit_run_normally(box):
     """The same three processes at 200 MiB each (600 MiB in all): an ordinary `ok` run?"""
     outcome = box.run(THREE_ALLOCATIONS.format(mib=200), sandbox_memory_mib=1536)
@@ -206,6 +207,7 @@ NEIGHBOUR = """
 
 
 @needs_cgroups
+@pytest.mark.full  # a CPU-time measurement
 def test_busy_neighbour_does_not_push_an_honest_run_into_timeout(box):
     """A sandbox spinning 17 busy loops next to an honest run: does the honest run still
     finish within a wall clock of 2.5 times its own time alone (plus 10 s)? Each sandbox
@@ -246,6 +248,7 @@ QUOTA = """
 
 
 @needs_cgroups
+@pytest.mark.full  # a CPU-time measurement
 def test_cpu_quota_holds(box):
     """With a quota of half a core, do eight busy loops spinning 6 s get at most 0.5 x 6 CPU
     seconds between them (with a quarter for accounting slack), the cgroup throttled?"""

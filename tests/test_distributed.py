@@ -281,6 +281,7 @@ def cluster():
         yield cluster
 
 
+@pytest.mark.full  # a second local grading
 def test_a_local_grade_never_imports_dask(local_run):
     """Without --scheduler, is nothing of Dask imported (a local run pays nothing for it)?"""
     assert local_run["facts"]["dask"] == []
@@ -383,6 +384,7 @@ def _training_sandbox(worker_pids: set[int]) -> tuple[int, int, str] | None:
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Port 8787 is already in use")  # a restarted worker
+@pytest.mark.full  # a worker killed and replaced
 def test_a_worker_killed_mid_training_loses_and_duplicates_nothing(
     classroom, local_run, tmp_path, caplog
 ):
@@ -440,6 +442,7 @@ def test_a_worker_killed_mid_training_loses_and_duplicates_nothing(
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Port 8787 is already in use")  # a restarted worker
+@pytest.mark.full  # a worker killed and replaced
 def test_lost_inputs_are_scattered_again(classroom, tmp_path, caplog):
     """When the only worker holding the scattered inputs dies, are they scattered again and
     the cancelled runs resubmitted, each submission still reported exactly once?"""

@@ -19,6 +19,7 @@ from pathlib import Path
 import jsonschema
 import nbformat
 import pytest
+from conftest import full_only
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference" / "mnist"
@@ -124,7 +125,8 @@ def check_results(path: Path) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["notebook", "three-modules", "crashing-module"])
+@pytest.mark.parametrize("kind", full_only(["notebook", "three-modules", "crashing-module"],
+                                           []))  # fmt: skip
 def test_gradescope_writes_results_in_gradescope_schema(kind, tmp_path, env):
     """Does `grader gradescope` grade a notebook, three modules side by side, or a crashing
     upload, and write Gradescope's results.json (exit 0 in every case)?"""

@@ -519,6 +519,7 @@ def test_a_hostile_class_resumes(hostile_run):
 
 
 @pytest.mark.slow
+@pytest.mark.full  # the gate keeps the hostile class
 def test_an_unwritable_student_folder_sinks_only_that_student(tmp_path, tmp_path_factory):
     """If one student's folder cannot be written (a file stands in its place), is that student
     sandbox_error with the reason, and everyone else written; and is a class file's name taken

@@ -102,6 +102,7 @@ def test_verdicts():
 
 
 @pytest.mark.slow
+@pytest.mark.full  # the mutation benchmark's subset; the known answers kill each check in the gate
 def test_robust_mutants_land_as_declared(tmp_path):
     """Graded together with the reference (budget quick), does each robust mutant get its
     declared verdict, and the reference 100?"""

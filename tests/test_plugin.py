@@ -217,15 +217,23 @@ def test_no_note(student):
 '''
 
 
+_SESSIONS: dict[str, tuple[pytest.RunResult, dict]] = {}
+"""The OUTCOMES session, run once for the tests that read it (each session imports
+TensorFlow: about 10 s)."""
+
+
 @pytest.fixture
 def outcomes(pytester, tmp_path) -> tuple[pytest.RunResult, dict]:
-    """One session over OUTCOMES for alice and bob, whose runs left no artifacts at all."""
-    pytester.makepyfile(test_preprocessing=OUTCOMES)
-    empty = {sid: tmp_path / sid for sid in ("alice", "bob")}
-    for folder in empty.values():
-        folder.mkdir()
-    result = run_checks(pytester, write_plan(pytester, empty), "-v", "-rN")
-    return result, read_results(pytester)
+    """One session over OUTCOMES for alice and bob, whose runs left no artifacts at all
+    (run by the first test that asks; the others read the same outcome)."""
+    if "outcomes" not in _SESSIONS:
+        pytester.makepyfile(test_preprocessing=OUTCOMES)
+        empty = {sid: tmp_path / sid for sid in ("alice", "bob")}
+        for folder in empty.values():
+            folder.mkdir()
+        result = run_checks(pytester, write_plan(pytester, empty), "-v", "-rN")
+        _SESSIONS["outcomes"] = (result, read_results(pytester))
+    return _SESSIONS["outcomes"]
 
 
 def test_checks_are_parametrized_per_submission(outcomes):
@@ -353,7 +361,9 @@ def test_visible_plan_never_runs_hidden_checks(pytester, visibility, hidden_runs
         result.assert_outcomes(passed=1, deselected=1)
 
 
-@pytest.mark.parametrize("exit_fast", [False, True], ids=["teardown", "exit-fast"])
+@pytest.mark.parametrize(
+    "exit_fast", [False, pytest.param(True, marks=pytest.mark.full)], ids=["teardown", "exit-fast"]
+)
 def test_exit_fast_keeps_exit_code_results_and_summary(pytester, tmp_path, exit_fast):
     """Does the grader's fast exit (os._exit after the last hook) keep what a normal end
     gives: pytest's exit code (1: checks failed), the results file and the summary line?

@@ -114,6 +114,7 @@ def test_preprocessing_outputs(ref, bundled):
     np.testing.assert_array_equal(hot.sum(axis=1), 1.0)
 
 
+@pytest.mark.full  # trains under the bundled budget
 def test_mlp_accuracy_above_floor(mlp_runs, config):
     """Does the reference MLP reach its floor on the bundled test split under the bundled budget?"""
     accuracy, history, _ = mlp_runs[0]
@@ -129,6 +130,7 @@ def test_mlp_runs_are_identical(mlp_runs):
     assert history_a == history_b
 
 
+@pytest.mark.full  # trains the CNN under the bundled budget
 def test_cnn_accuracy_above_floor(ref, config, bundled):
     """Does the reference CNN reach its floor on the bundled test split under the bundled budget?"""
     accuracy, history, _ = _train_and_evaluate(ref, config, bundled, "cnn", "bundled")

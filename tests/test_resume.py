@@ -269,6 +269,7 @@ def uninterrupted(klass, env) -> Path:
     return out
 
 
+@pytest.mark.full  # five kills and reruns
 def test_sigkill_at_any_moment_then_rerun_gives_the_same_outputs(klass, env, uninterrupted):
     """Does SIGKILL in phase 1, in phase 2 and while writing leave only whole files, and does
     a rerun then produce what an uninterrupted run does?"""
@@ -302,6 +303,7 @@ def test_sigkill_at_any_moment_then_rerun_gives_the_same_outputs(klass, env, uni
     assert "Traceback" not in text
 
 
+@pytest.mark.full  # the gate resumes in the Ctrl-C test
 def test_reruns_keep_unchanged_regrade_changed_and_force_all(klass, env, uninterrupted):
     """Does a rerun keep everyone (fast, untouched files), regrade only a changed submission,
     and regrade everyone with --force?"""
@@ -353,11 +355,12 @@ def test_reruns_keep_unchanged_regrade_changed_and_force_all(klass, env, uninter
     assert_complete(out)
 
 
-def test_ctrl_c_and_sigterm_stop_fast_keep_finished_runs_and_resume(klass, env, uninterrupted):
+def test_ctrl_c_and_sigterm_stop_fast_keep_finished_runs_and_resume(klass, env):
     """A real SIGINT, then a real SIGTERM, each sent once a run has finished while others
     still run: does the grader stop within 5 s with exit 130, kill its sandboxes (nothing is
-    left in its process group), keep the finished runs, and does a rerun resume them to the
-    outputs of an uninterrupted grading (issue 16)?"""
+    left in its process group), keep the finished runs, and does a rerun resume them and grade
+    the rest (issue 16)? (test_sigkill_... compares resumed outputs with an uninterrupted
+    grading, file by file.)"""
     out = klass.parent / "out-c"
     fresh = re.compile(r"^\[run\] \d+/\d+ (\w+): \w+ \(\d")  # a run that just finished
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -394,7 +397,10 @@ def test_ctrl_c_and_sigterm_stop_fast_keep_finished_runs_and_resume(klass, env, 
     text = Grading(klass, out, env).finish()
     assert "(run reused)" in text
     assert_complete(out)
-    assert_same_outputs(uninterrupted, out)
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO((out / "grades.csv").read_text()))}
+    assert sorted(rows) == IDS
+    assert rows["alice"]["score"] == rows["alice"]["max_score"]  # the reference, whole
+    assert rows["crash"]["status"] == "crash" and rows["zero"]["score"] == "0"
 
 
 def test_sigkill_with_limited_isolation_leaves_no_student_process(tmp_path, env):

@@ -699,6 +699,7 @@ def test_prepared_hash_is_the_hash_of_what_was_handed_in(tmp_path):
     assert content_hash(py) != content_hash(archive)
 
 
+@pytest.mark.full  # a concurrency soak
 def test_notebooks_parse_side_by_side_in_threads():
     """Do notebooks prepared in parallel threads (as `grader grade --workers 2` does) all
     parse? CPython 3.11's AST converter keeps its recursion depth in shared state: a thread
