@@ -32,7 +32,11 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context):
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _interrupt)  # a batch system's stop is a Ctrl-C
+            # Ctrl-C stops a grading even where SIGINT was ignored when the grader started (a
+            # background job of a script inherits SIG_IGN, and Python then keeps it), and a
+            # batch system's SIGTERM is a Ctrl-C.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, _interrupt)
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:

@@ -797,6 +797,7 @@ def _wheel_venv(base: Path) -> Path:
 
 
 @needs_full
+@pytest.mark.full  # builds and installs a wheel
 def test_grader_is_absent_from_the_sandbox_with_a_wheel_install(runs, tmp_path):
     """With the grader installed as a wheel (site-packages/grader/), can the sandbox's Python
     still not find it, and is no file of the assignment's data readable?"""
@@ -881,6 +882,7 @@ def test_disguised_layer_comes_back_as_genuine_keras(runs, case):
 
 
 @needs_full
+@pytest.mark.full  # the gate keeps the other forged results
 def test_one_hot_always_equal_is_not_an_array(runs):
     """Is a one_hot() result equal to everything recorded as not an ndarray and not saved?"""
     outcome = runs["one_hot_always_equal"]
@@ -895,6 +897,7 @@ def test_one_hot_always_equal_is_not_an_array(runs):
 
 
 @needs_full
+@pytest.mark.full  # the gate keeps the other forged results
 def test_one_hot_ndarray_subclass_loses_its_tricks(runs):
     """Is an ndarray subclass recorded as such, and saved as a plain array with honest ==?"""
     outcome = runs["one_hot_ndarray_subclass"]
@@ -918,6 +921,7 @@ def _expected(runs: Runs, call: str) -> np.ndarray | None:
 
 
 @needs_full
+@pytest.mark.full  # the gate keeps the other forged artifacts
 def test_monkeypatched_numpy_artifacts_are_refused(runs):
     """When numpy.savez is replaced, is every array and model the runner saved refused?"""
     outcome = runs["monkeypatch_numpy"]

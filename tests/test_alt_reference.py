@@ -136,6 +136,7 @@ def test_original_reference_fails_the_mlp_layers(graded):
     ]
 
 
+@pytest.mark.full  # grades the seed-faithful alternative reference
 def test_original_reference_fails_the_mlp_shapes(graded):
     """Does the expected output shape follow the alternative: (784,), not (512,)?"""
     shapes = checks(graded, "mnist")["test_mlp_output_shapes"]
@@ -147,6 +148,7 @@ def test_original_reference_fails_the_mlp_shapes(graded):
     assert expected_column(shapes.table) == ALT_MLP
 
 
+@pytest.mark.full  # grades the seed-faithful alternative reference
 def test_original_reference_fails_the_mlp_parameters(graded):
     """Does the feedback give the alternative's parameter counts: 615,440, 78,500 and 1,010?"""
     params = checks(graded, "mnist")["test_mlp_parameters"]
@@ -159,6 +161,7 @@ def test_original_reference_fails_the_mlp_parameters(graded):
     assert [row.expected.params for row in params.table] == [615_440, 78_500, 1_010]
 
 
+@pytest.mark.full  # grades the seed-faithful alternative reference
 def test_original_reference_fails_the_mlp_compile(graded):
     """Is the original reference told its optimizer should now be Adam?"""
     compile_ = checks(graded, "mnist")["test_mlp_compile"]
@@ -167,6 +170,7 @@ def test_original_reference_fails_the_mlp_compile(graded):
     assert "loss" not in compile_.feedback and "metric" not in compile_.feedback
 
 
+@pytest.mark.full  # grades the seed-faithful alternative reference
 def test_original_reference_keeps_everything_else(graded):
     """Do the checks the swap does not concern (input, softmax, CNN, preprocessing) still pass?"""
     unconcerned = [
@@ -177,6 +181,7 @@ def test_original_reference_keeps_everything_else(graded):
     assert [c.name for c in unconcerned if not c.passed] == []
 
 
+@pytest.mark.full  # grades the seed-faithful alternative reference
 def test_seed_002_student_passes_the_mlp_checks(graded):
     """Does seed 002's network, written as the tutorial writes it, pass the swapped checks?"""
     student = checks(graded, "seed_002")
@@ -186,12 +191,14 @@ def test_seed_002_student_passes_the_mlp_checks(graded):
     assert "keras.Input(shape=" not in student["test_mlp_layers"].feedback
 
 
+@pytest.mark.full  # grades the seed-faithful alternative reference
 def test_seed_002_student_passes_the_cnn_and_training_checks(graded):
     """Does the seed-002 student pass every check but the accuracies (which depend on training)?"""
     student = graded["seed_002"].checks
     assert [c.name for c in student if not c.passed and "accuracy" not in c.name] == []
 
 
+@pytest.mark.full  # grades the seed-faithful alternative reference
 def test_model_report_shows_the_alternative(graded):
     """Does the report's layer table of the MLP show the alternative reference's layers?"""
     (mlp,) = [m for m in graded["mnist"].models if m.name == "mlp"]

@@ -265,6 +265,7 @@ def test_cpu_quota_holds(box):
 
 
 @needs_cgroups
+@pytest.mark.full  # the gate keeps the memory and task walls
 def test_cgroup_is_removed_after_a_timeout(box):
     """Is the cgroup gone even when the run was killed by its wall clock, children and all?"""
     outcome = box.run(
@@ -320,6 +321,7 @@ def test_stale_cgroups_of_a_killed_grader_are_swept():
 
 
 @needs_cgroups
+@pytest.mark.full  # the gate keeps the memory and task walls
 def test_without_cgroups_the_detail_says_so(box, monkeypatch):
     """Where no cgroup can be used, does every run say so (memory per process only)?"""
     monkeypatch.setattr(

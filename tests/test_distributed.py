@@ -288,6 +288,7 @@ def test_a_local_grade_never_imports_dask(local_run):
 
 
 @pytest.mark.slow
+@pytest.mark.full  # a local Dask cluster of two workers
 def test_cluster_results_equal_local_results(classroom, local_run, cluster, tmp_path):
     """Does grading on a cluster give exactly the local run's scores, checks and accuracies?"""
     from grader.pipeline import GradeRequest, entries_of, grade

@@ -342,7 +342,9 @@ def test_secret(student):
 
 
 @pytest.mark.parametrize(
-    ("visibility", "hidden_runs"), [("visible", False), ("all", True)], ids=["visible", "all"]
+    ("visibility", "hidden_runs"),
+    [("visible", False), pytest.param("all", True, marks=pytest.mark.full)],
+    ids=["visible", "all"],
 )
 def test_visible_plan_never_runs_hidden_checks(pytester, visibility, hidden_runs):
     """Does visibility="visible" deselect hidden checks so that they never run at all?"""

