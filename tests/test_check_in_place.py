@@ -68,6 +68,7 @@ def test_the_handed_out_stubs_implement_nothing():
     assert implemented_functions("def one_hot(y):\n    return y\n", WANTED) == {"one_hot"}
     # Code that does not parse is the student's own: graded, so the error is shown.
     assert implemented_functions("def one_hot(y:\n", WANTED) == WANTED
+    assert implemented_functions("x = " + "(" * 100_000 + ")" * 100_000, WANTED) == WANTED
 
 
 def test_a_finished_notebook_beside_stub_modules_is_graded(tmp_path):

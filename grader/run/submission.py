@@ -655,7 +655,7 @@ def implemented_functions(code: str, wanted: set[str]) -> set[str]:
     parse counts as written: it is the student's, and grading it shows the error."""
     try:
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # nesting beyond the parser
         return set(wanted)
     return {
         node.name
