@@ -188,10 +188,11 @@ def check(path, out, assignment, data, budget):
     from grader.pipeline import grade as run_grade
     from grader.progress import for_terminal, printable
     from grader.report.summary import print_check
+    from grader.run.submission import SUFFIXES
 
     path = Path(os.path.abspath(path))  # `grader check .` is checked under its folder's name
     if path.is_dir() and not any(
-        p.suffix in (".py", ".ipynb", ".zip") for p in path.iterdir() if not p.name.startswith(".")
+        p.suffix in SUFFIXES for p in path.iterdir() if not p.name.startswith(".")
     ):
         raise UsageError(
             f"nothing to grade in {printable(path)}: no .py, .ipynb or .zip file in it",
@@ -199,11 +200,7 @@ def check(path, out, assignment, data, budget):
         )
     if out is None:
         out = default_check_out(path)
-    else:
-        try:
-            refuse_out_inside(out, [path])
-        except GraderError as exc:
-            raise click.UsageError(f"{exc.message} (hint: {exc.hint})") from None
+    refuse_out_inside(out, [path])  # before any work (grade() would refuse it too)
     request = GradeRequest(
         submissions=[path], out=out, assignment=assignment, data=data, budget=budget,
         visibility="visible", force=True,

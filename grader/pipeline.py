@@ -23,7 +23,7 @@ from grader.check.artifacts import ArtifactError, read_manifest
 from grader.check.session import SESSION_SIZE, run_checks, start_session
 from grader.config import AssignmentConfig, find_assignment
 from grader.data import budget_name, dataset_label, load_data
-from grader.errors import GraderError
+from grader.errors import GraderError, UsageError
 from grader.machine import cpu_family
 from grader.progress import Progress, Quiet, printable
 from grader.report.exports import (
@@ -502,7 +502,7 @@ def refuse_out_inside(out: Path, submissions) -> None:
     for entry in submissions:
         source = Path(os.path.abspath(entry))
         if os.path.isdir(source) and (target == source or source in target.parents):
-            raise GraderError(
+            raise UsageError(
                 f"the output folder {out} is inside the submission {entry}",
                 "write it elsewhere (--out DIR outside the work you hand in; grader check "
                 "writes to your cache by default)",
