@@ -24,16 +24,20 @@ browser-deps:
 demo: $(STAMP)
 	$(VENV)/bin/grader demo --out $(OUT)
 
-# CI's gate (under 20 minutes): slow tests included, each corpus by its representative cases.
-# pytest's exit 5 (no tests ran) is a failure.
-test: $(STAMP) browser-deps
-	@$(PY) -m pytest -m "not full" $(PYTEST_ARGS); rc=$$?; \
+# pytest over the tests that match the marker expression $(1); its exit 5 (no tests ran) is a
+# failure.
+define pytest_marked
+	@$(PY) -m pytest -m "$(1)" $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+endef
 
-# The complete suite: every corpus case and the long measurements (about 50 minutes).
+# CI's gate (under 20 minutes): slow tests included, each corpus by its representative cases.
+test: $(STAMP) browser-deps
+	$(call pytest_marked,not full)
+
+# The complete suite: every corpus case and the long measurements (about 45 minutes).
 test-all: $(STAMP) browser-deps
-	@$(PY) -m pytest -m "slow or not slow" $(PYTEST_ARGS); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+	$(call pytest_marked,slow or not slow)
 
 # The fast tests only (what plain `pytest` runs).
 test-fast: $(STAMP)

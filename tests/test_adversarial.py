@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import full_only
+from conftest import full_only, selected_cases
 from mnist import load_mnist
 from treewalk import iter_files, scan
 
@@ -533,29 +533,12 @@ def grader_data() -> list[tuple[str, int, str]]:
     ]
 
 
-def _selected_cases(session: pytest.Session) -> set[str]:
-    cases = set()
-    for item in session.items:
-        callspec = getattr(item, "callspec", None)
-        module = getattr(item, "module", None)
-        if (
-            module is not None
-            and module.__name__ == __name__
-            and callspec
-            and "runs" in getattr(item, "fixturenames", ())
-        ):
-            case = callspec.params.get("case")
-            if case in CASES:
-                cases.add(case)
-    return cases
-
-
 @pytest.fixture(scope="module")
 def runs(request, tmp_path_factory) -> Runs:
     if FULL != "full":
         pytest.skip(f"full isolation unavailable here ({WHY_NOT_FULL})")
     runs = Runs(tmp_path_factory.mktemp("adversarial"))
-    runs.prefetch(_selected_cases(request.session))
+    runs.prefetch({case for case in selected_cases(request) if case in CASES})
     return runs
 
 
