@@ -89,10 +89,17 @@ def _data_option(f):
 def _assignment_option(f):
     return click.option(
         "--assignment",
-        default="mnist",
-        show_default=True,
-        help="Assignment name under reference/, or a reference directory.",
+        default=_default_assignment,
+        show_default="mnist, or the one installed check kit",
+        help="Assignment name under reference/ (or of an installed check kit), or a "
+        "reference directory.",
     )(f)
+
+
+def _default_assignment() -> str:
+    from grader.config import default_assignment
+
+    return default_assignment()
 
 
 @main.command()
@@ -213,6 +220,39 @@ def check(path, out, assignment, data, budget):
     finally:
         progress.close()
     print_check(_shown(outcome.results[0]), out)
+
+
+@main.command()
+@click.argument("assignment", metavar="ASSIGNMENT")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write the kit (a wheel, its README and kit.json).")  # fmt: skip
+@click.option("--isolation", type=click.Choice(["full", "limited"]), default=None,
+              help="Force a sandbox level for the reference's run.")  # fmt: skip
+def kit(assignment, out, isolation):
+    """Build the check kit students install to run `grader check` without the solution.
+
+    The kit is one wheel: the grader, the visible checks, the data of a check (training rows
+    only) and the expected values of the reference's run under the quick budget. It holds no
+    solution source, no trained weights, no hidden check and no test label.
+
+    \b
+    Example:
+      grader kit mnist --out kits/mnist
+      pip install kits/mnist/keras_grader-*.whl     # in the student's fresh venv
+    """
+    from grader.kit import build_kit
+    from grader.progress import for_terminal, printable
+
+    progress = for_terminal()
+    try:
+        built = build_kit(assignment, out, isolation, progress)
+    finally:
+        progress.close()
+    click.echo(f"kit of {built.name}: {printable(built.wheel)}")
+    click.echo(f"  {len(built.files)} files; hidden checks left out: {len(built.hidden)}")
+    metrics = ", ".join(f"{k} {v:.4g}" for k, v in built.metrics.items())
+    click.echo(f"  reference metric on the held-out training rows: {metrics}")
+    click.echo(f"  students: pip install {built.wheel.name}, then grader check PATH")
 
 
 @main.command()

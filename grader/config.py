@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import json
 import re
 import tomllib
 import typing
@@ -16,6 +17,12 @@ from pathlib import Path
 from grader.errors import GraderError, UsageError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+KITS_DIR = Path(__file__).resolve().parent / "kits"
+"""Where an installed check kit keeps its assignments (grader/kit.py)."""
+KIT_FILE = "kit.json"
+KIT_KEYS = frozenset(
+    {"assignment", "budget", "data", "data_sha256", "data_label", "expected", "grader_version"}
+)
 """The checkout the grader runs from: holds `reference/` and `assignments/`."""
 
 
@@ -550,7 +557,10 @@ class AssignmentConfig:
     name: str = ""
     """The assignment's name: its directory's name."""
     root: Path = Path(".")
-    """The reference directory (`reference/<name>`)."""
+    """The reference directory (`reference/<name>`), or an installed check kit's folder."""
+    kit: dict | None = None
+    """A student's check kit (`kit.json` beside `assignment.toml`, written by `grader kit`):
+    its budget, data, expected values and label. None for a reference directory."""
 
     @property
     def modules(self) -> tuple[str, ...]:
@@ -761,6 +771,18 @@ def load_config(path: str | Path) -> AssignmentConfig:
     unknown = sorted(set(config.parts) - set(config.contract))
     if unknown:
         raise GraderError(f"{where}: parts.{unknown[0]} names no contract module")
+    kit_file = path.parent / KIT_FILE
+    if kit_file.is_file():
+        try:
+            kit = json.loads(kit_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise GraderError(f"{kit_file}: not a check kit's description: {exc}") from None
+        missing = sorted(KIT_KEYS - set(kit)) if isinstance(kit, dict) else sorted(KIT_KEYS)
+        if missing:
+            raise GraderError(
+                f"{kit_file}: missing {', '.join(missing)}", "rebuild the kit with grader kit"
+            )
+        config = dataclasses.replace(config, kit=kit, name=str(kit["assignment"]))
     config.grading.check(f"{where}: grading")
     config.limits.check(f"{where}: limits")
     _require(config.threads >= 1, where, "threads", config.threads, "must be at least 1")
@@ -768,13 +790,36 @@ def load_config(path: str | Path) -> AssignmentConfig:
     return config
 
 
+def installed_kits() -> dict[str, Path]:
+    """Check kits installed with this package (`grader kit` puts them in `grader/kits/`)."""
+    return {p.parent.name: p.parent for p in sorted(KITS_DIR.glob(f"*/{KIT_FILE}"))}
+
+
+def known_assignments() -> list[str]:
+    """Names `--assignment` accepts: the references of a checkout, then installed kits."""
+    names = [p.parent.name for p in sorted((REPO_ROOT / "reference").glob("*/assignment.toml"))]
+    return names + [name for name in installed_kits() if name not in names]
+
+
+def default_assignment() -> str:
+    """`--assignment`'s default: `mnist`, or the one kit installed where there is no
+    reference of that name (a student's machine with one course's kit)."""
+    if (REPO_ROOT / "reference" / "mnist" / "assignment.toml").is_file():
+        return "mnist"
+    kits = installed_kits()
+    return next(iter(kits)) if len(kits) == 1 else "mnist"
+
+
 def find_assignment(name_or_path: str | Path) -> AssignmentConfig:
-    """Resolve `--assignment`: a name under `reference/`, or a reference directory."""
+    """Resolve `--assignment`: a name under `reference/`, an installed check kit's name, or
+    a reference directory."""
     candidate = Path(name_or_path)
     if not candidate.is_dir():
         candidate = REPO_ROOT / "reference" / str(name_or_path)
     if not (candidate / "assignment.toml").is_file():
-        known = sorted(p.parent.name for p in (REPO_ROOT / "reference").glob("*/assignment.toml"))
+        candidate = installed_kits().get(str(name_or_path), candidate)
+    if not (candidate / "assignment.toml").is_file():
+        known = known_assignments()
         raise UsageError(
             f"unknown assignment {str(name_or_path)!r}",
             f"use one of: {', '.join(known) or '(none)'} or a path to a reference directory",

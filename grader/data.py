@@ -15,6 +15,10 @@ Sources (the CLI's `--data`):
 - anything else: a path to an `.npz` with keras's keys `x_train, y_train, x_test, y_test`
   (a file literally named `bundled` or `keras` is reached as `./bundled`, `./keras`).
 
+`grader check` (visible checks) never uses the test split: `check_split` holds out the last
+training rows instead, so a student's check kit (grader/kit.py) can ship the very data the
+instructor's own `grader check` uses, with no test example or label in it.
+
 Importing this module imports only NumPy: TensorFlow is imported only for the `keras` source.
 """
 
@@ -28,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.config import AssignmentConfig, DataSpec
-from grader.errors import GraderError
+from grader.errors import GraderError, UsageError
 
 MAX_MEMBER_BYTES = 1 << 30
 """Largest uncompressed array accepted from a user's `.npz`."""
@@ -80,7 +84,66 @@ def load_data(config: AssignmentConfig, source: str = "bundled") -> Split:
     return _load_npz(config.data, source)
 
 
-def dataset_label(config: AssignmentConfig, source: str) -> str:
+def check_split(split: Split) -> Split:
+    """The data `grader check` runs on: the training split only, never the test split.
+
+    The last `min(len(x_test), len(x_train) // 5)` training rows are held out to measure the
+    metric; the rows before them train (the budget's first `train_samples` of them, as in
+    grading). Both sides come from training rows, so a check kit can hold exactly this data
+    (`training rows[:train_samples]` and the held-out rows) without one test example or label.
+    """
+    (x_train, y_train), (x_test, _labels) = split
+    hold = max(1, min(len(x_test), len(x_train) // 5))
+    cut = len(x_train) - hold
+    return (x_train[:cut], y_train[:cut]), (x_train[cut:], y_train[cut:])
+
+
+def grading_split(
+    config: AssignmentConfig, source: str, visibility: str = "all"
+) -> Split:
+    """The data a grading runs on: `load_data(source)`, or its `check_split` for a check
+    (`visibility == "visible"`); a check kit's own data (already that split) in a kit."""
+    if config.kit is not None:
+        return _load_kit(config, source)
+    split = load_data(config, source)
+    return check_split(split) if visibility == "visible" else split
+
+
+def dataset_label(config: AssignmentConfig, source: str, visibility: str = "all") -> str:
+    """`describe_source`, plus how a check measures (held-out training rows), if it is one."""
+    if config.kit is not None:
+        return str(config.kit["data_label"])
+    label = describe_source(config, source)
+    if visibility == "visible":
+        label += "; checked on held-out training rows"
+    return label
+
+
+def _load_kit(config: AssignmentConfig, source: str) -> Split:
+    if source != "bundled":
+        raise UsageError(
+            f"this check kit has its own data; --data {source} cannot be used with it",
+            "leave out --data (the kit checks on the data it was built with)",
+        )
+    path = config.root / config.kit["data"]
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GraderError(
+            f"the check kit's data {path} cannot be read: {exc.strerror}",
+            "reinstall the kit your instructor gave you",
+        ) from None
+    if hashlib.sha256(data).hexdigest() != config.kit["data_sha256"]:
+        raise GraderError(
+            f"the check kit's data {path} does not match its recorded sha256",
+            "reinstall the kit your instructor gave you",
+        )
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in NPZ_KEYS}
+    return _validated(arrays, f"check kit data {path}", config.data)
+
+
+def describe_source(config: AssignmentConfig, source: str) -> str:
     """A short, stable description of `source` for reports and results.
 
     Args:

@@ -22,7 +22,7 @@ from grader import __version__
 from grader.check.artifacts import ArtifactError, read_manifest
 from grader.check.session import SESSION_SIZE, run_checks, start_session
 from grader.config import AssignmentConfig, find_assignment
-from grader.data import budget_name, dataset_label, load_data
+from grader.data import budget_name, dataset_label, grading_split
 from grader.errors import GraderError, UsageError
 from grader.machine import cpu_family
 from grader.progress import Progress, Quiet, printable
@@ -152,9 +152,11 @@ def grade(
     allow_runs()  # an earlier grading in this process may have been interrupted
     config = find_assignment(request.assignment)
     budget_key = request.budget or budget_name(request.data)
+    if config.kit is not None:
+        _kit_allows(config, request, budget_key)
     budget = config.budget(budget_key)
-    label = dataset_label(config, request.data)
-    split = load_data(config, request.data)
+    label = dataset_label(config, request.data, request.visibility)
+    split = grading_split(config, request.data, request.visibility)
     out = Path(request.out)
     refuse_out_inside(out, request.submissions)
     try:
@@ -282,6 +284,22 @@ def grade(
         wall_seconds=time.monotonic() - started,
         phase_seconds=phase_seconds,
     )
+
+
+def _kit_allows(config: AssignmentConfig, request: GradeRequest, budget_key: str) -> None:
+    """A student's check kit runs the visible checks on its own budget, nothing else."""
+    if request.visibility != "visible":
+        raise UsageError(
+            f"this is the student check kit of {config.name!r}: it runs the visible checks "
+            "only and cannot grade",
+            "use grader check PATH; grading a class needs the instructor's grader",
+        )
+    if budget_key != config.kit["budget"]:
+        raise UsageError(
+            f"this check kit was built for the {config.kit['budget']!r} budget, not "
+            f"{budget_key!r}",
+            "leave out --budget",
+        )
 
 
 def _reusable_runs(request, work, pending) -> tuple[dict[str, RunRecord], dict[str, Path]]:

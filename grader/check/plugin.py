@@ -123,7 +123,7 @@ class GradingSession:
         self.assignment_config = load_config(self.plan["assignment"])
         self.assignment_plan = self.assignment_config.plan
         self.assignment_parts = self.assignment_config.part_names
-        self.reference_view = _view(self.plan["reference"], self.assignment_plan)
+        self.reference_view = _view(self.plan["reference"], self.assignment_plan, reference=True)
         self._context = None
         self.exitstatus: int | None = None
         self._spent: dict[str, float] = {}
@@ -410,7 +410,8 @@ def _resolve(entry: dict, done_marker: str | None, plan) -> RunView:
         time.sleep(0.1)
 
 
-def _view(entry: dict, plan) -> RunView:
+def _view(entry: dict, plan, reference: bool = False) -> RunView:
+    """A run's view; `expected` predictions count for the reference (a check kit's) only."""
     out_dir = entry.get("out_dir")
     return RunView(
         plan=plan,
@@ -420,6 +421,7 @@ def _view(entry: dict, plan) -> RunView:
         out_dir=Path(out_dir) if out_dir else None,
         notes=tuple(entry.get("notes", ())),
         sources=entry.get("sources") if isinstance(entry.get("sources"), dict) else {},
+        expected=(entry.get("expected") or {}) if reference else {},
     )
 
 
@@ -427,13 +429,14 @@ class _Context:
     """Session-wide trusted state: config, budget, data, reference accuracy."""
 
     def __init__(self, config, plan: dict, reference: RunView) -> None:
-        from grader.data import load_data
+        from grader.data import grading_split
 
         self.config = config  # parsed once, by the session
         self.budget = self.config.budget(plan["budget"])
         checking.EXAMPLES = "images" if self.config.data.images else "inputs"
         seed_trusted(self.config.seed, self.config.threads)
-        (x_train, y_train), (x_test, y_test) = load_data(self.config, plan["data"])
+        split = grading_split(self.config, plan["data"], plan.get("visibility", "all"))
+        (x_train, y_train), (x_test, y_test) = split
         rows = min(self.budget.train_samples, len(x_train))
         self.x_train, self.y_train = x_train[:rows], y_train[:rows]  # what every run got
         self.x_test = x_test

@@ -267,4 +267,5 @@ def _entry(record: RunRecord) -> dict:
         "out_dir": str(record.out_dir) if record.out_dir else None,
         "notes": list(record.notes),
         "sources": record.sources,
+        "expected": record.expected,
     }

@@ -64,6 +64,9 @@ class RunRecord:
     notes: tuple[str, ...] = ()
     sources: dict = field(default_factory=dict)
     """The student's file names and notebook cells behind the modules the sandbox ran."""
+    expected: dict = field(default_factory=dict)
+    """A check kit's reference only: what was measured of the trained reference when the kit
+    was built (`RunView.expected`); the kit holds no trained weights to measure."""
 
     def to_json(self) -> dict:
         return {**self.__dict__, "out_dir": str(self.out_dir) if self.out_dir else None}
@@ -140,6 +143,8 @@ def run_reference(
     into a fresh OUT, does not train the reference again. Leaves `work/inputs.npz` (with the
     reference's stand-ins, see `stand_ins`) for the students.
     """
+    if config.kit is not None:
+        return kit_reference(config, work)
     key = reference_key(config, budget, data_label)
     cached = reference_cache() / key[:24]
     if not (cached / "record.json").exists():
@@ -152,6 +157,24 @@ def run_reference(
     stamp = work / "_reference" / "key.json"
     stamp.parent.mkdir(exist_ok=True)
     stamp.write_text(json.dumps({"key": key, "cache": str(cached)}))
+    return record
+
+
+def kit_reference(config: AssignmentConfig, work: Path) -> RunRecord:
+    """A check kit's reference: the expected values `grader kit` kept of the instructor's
+    reference run (grader/kit.py), read like a run's artifacts; nothing runs."""
+    expected = config.root / config.kit["expected"]
+    data = json.loads((expected / "record.json").read_text())
+    facts = data.pop("expected", {})
+    facts["predictions"] = {
+        kind: str(expected / name) for kind, name in facts.get("predictions", {}).items()
+    }
+    record = RunRecord(**{**data, "out_dir": expected / "out", "notes": (), "expected": facts})
+    work.mkdir(parents=True, exist_ok=True)
+    link_or_copy(expected / "inputs.npz", work / "inputs.npz")
+    stamp = work / "_reference" / "key.json"
+    stamp.parent.mkdir(exist_ok=True)
+    stamp.write_text(json.dumps({"key": config.kit.get("reference_key", "kit"), "cache": str(expected)}))
     return record
 
 

@@ -178,7 +178,10 @@ def python_sources() -> PythonSources:
     executable = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
     stdlib = os.path.realpath(sysconfig.get_path("stdlib"))
     site_dirs: list[str] = []
-    for path in site.getsitepackages():
+    # The interpreter's site dirs, then any other site-packages folder on sys.path (a venv
+    # layered on another one's packages with a .pth line, as a check kit's test does).
+    extra = [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+    for path in [*site.getsitepackages(), *extra]:
         real = os.path.realpath(path)
         if os.path.isdir(real) and real not in site_dirs and real != stdlib:
             site_dirs.append(real)
