@@ -72,9 +72,10 @@ class Budget:
         return self.models[name]
 
     def to_json(self) -> dict:
-        return {"train_samples": self.train_samples, **{
-            name: dataclasses.asdict(spec) for name, spec in self.models.items()
-        }}
+        return {
+            "train_samples": self.train_samples,
+            **{name: dataclasses.asdict(spec) for name, spec in self.models.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -436,6 +437,7 @@ class Plan:
 
     def to_json(self, contract: dict[str, str]) -> dict:
         """The plan as the sandbox's harness reads it: every function with its module."""
+
         def function(name: str) -> dict:
             return {"function": name, "module": contract[name]}
 
@@ -446,8 +448,12 @@ class Plan:
                 for c in self.calls
             ],
             "models": [
-                {**dataclasses.asdict(m), **function(m.builder), "args": list(m.args),
-                 "title": m.title or m.name}
+                {
+                    **dataclasses.asdict(m),
+                    **function(m.builder),
+                    "args": list(m.args),
+                    "title": m.title or m.name,
+                }
                 for m in self.models
             ],  # fmt: skip
             "training": {
@@ -689,9 +695,7 @@ def _convert(hint, raw: object, where: str):
         value_type = typing.get_args(hint)[1]
         if not isinstance(raw, dict):
             raise GraderError(f"{where} must be a table")
-        return FrozenDict(
-            {k: _convert(value_type, v, f"{where}.{k}") for k, v in raw.items()}
-        )
+        return FrozenDict({k: _convert(value_type, v, f"{where}.{k}") for k, v in raw.items()})
     raise GraderError(f"{where}: unsupported setting type {hint!r}")  # pragma: no cover
 
 
@@ -754,9 +758,7 @@ def load_config(path: str | Path) -> AssignmentConfig:
         for model in plan.model_names:
             if model not in table:
                 raise GraderError(f"{at}: missing key {model!r} (the model's training budget)")
-        budget = _build(
-            Budget, {"train_samples": samples, "models": table}, at
-        )
+        budget = _build(Budget, {"train_samples": samples, "models": table}, at)
         budget = dataclasses.replace(budget, name=name)
         budget.check(at)
         budgets[name] = budget

@@ -98,9 +98,7 @@ def check_split(split: Split) -> Split:
     return (x_train[:cut], y_train[:cut]), (x_train[cut:], y_train[cut:])
 
 
-def grading_split(
-    config: AssignmentConfig, source: str, visibility: str = "all"
-) -> Split:
+def grading_split(config: AssignmentConfig, source: str, visibility: str = "all") -> Split:
     """The data a grading runs on: `load_data(source)`, or its `check_split` for a check
     (`visibility == "visible"`); a check kit's own data (already that split) in a kit."""
     if config.kit is not None:
@@ -314,9 +312,7 @@ def _validated(arrays: dict[str, np.ndarray], name: str, spec: DataSpec) -> Spli
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.dtype != np.dtype(spec.x_dtype):
-            raise GraderError(
-                f"{name}: x_{split} is {x.dtype}, expected {spec.x_dtype}", _NPZ_HINT
-            )
+            raise GraderError(f"{name}: x_{split} is {x.dtype}, expected {spec.x_dtype}", _NPZ_HINT)
         if x.shape[1:] != tuple(spec.x_shape):
             expected = ", ".join(map(str, ("n", *spec.x_shape)))
             raise GraderError(

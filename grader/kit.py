@@ -134,7 +134,8 @@ def build_kit(assignment: str, out: Path, isolation: str | None = None, progress
         wheel = _write_wheel(root, out, config.name)
     files = tuple(sorted(zipfile.ZipFile(wheel).namelist()))
     (out / "README.md").write_text(_readme(config, wheel.name, metrics), encoding="utf-8")
-    (out / "kit.json").write_text(json.dumps({**kit, "wheel": wheel.name, "files": files}, indent=2))
+    listing = {**kit, "wheel": wheel.name, "files": files}
+    (out / "kit.json").write_text(json.dumps(listing, indent=2))
     return BuiltKit(wheel, config.name, files, tuple(hidden), metrics)
 
 

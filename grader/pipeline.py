@@ -296,8 +296,7 @@ def _kit_allows(config: AssignmentConfig, request: GradeRequest, budget_key: str
         )
     if budget_key != config.kit["budget"]:
         raise UsageError(
-            f"this check kit was built for the {config.kit['budget']!r} budget, not "
-            f"{budget_key!r}",
+            f"this check kit was built for the {config.kit['budget']!r} budget, not {budget_key!r}",
             "leave out --budget",
         )
 

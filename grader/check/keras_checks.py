@@ -431,9 +431,7 @@ def check_compile(student: RunView, reference: RunView, kind: str) -> None:
     if student.task(kind).name == "regression":
         if not error_metrics(mine.get("metrics")):
             has = f" (it has {', '.join(m.key for m in metrics)})" if metrics else ""
-            problems.append(
-                f"no mean absolute error metric{has}: compile with metrics=['mae']"
-            )
+            problems.append(f"no mean absolute error metric{has}: compile with metrics=['mae']")
     elif not accuracy_metrics(mine.get("metrics")):
         if any(m.family == "exact_accuracy" for m in metrics):
             problems.append(

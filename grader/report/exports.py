@@ -54,8 +54,7 @@ def gradescope_results(result: SubmissionResult) -> dict:
             ref = model.reference_metric
             ref_text = f" (reference {ref:.4g})" if ref is not None else ""
             output.append(
-                f"{model.name.upper()} test mean absolute error: {model.test_metric:.4g}"
-                f"{ref_text}"
+                f"{model.name.upper()} test mean absolute error: {model.test_metric:.4g}{ref_text}"
             )
         elif model.test_accuracy is not None:
             ref = model.reference_accuracy
@@ -93,8 +92,12 @@ def gradescope_results(result: SubmissionResult) -> dict:
                 for m in result.models
             },
             "metrics": {
-                m.name: {"task": m.task, "metric": m.metric, "student": m.test_metric,
-                         "reference": m.reference_metric}
+                m.name: {
+                    "task": m.task,
+                    "metric": m.metric,
+                    "student": m.test_metric,
+                    "reference": m.reference_metric,
+                }
                 for m in result.models
             },  # fmt: skip
             "timings": dict(result.timings),

@@ -88,9 +88,7 @@ def build_model_report(
             confusion = confusion_matrix(y_test, predicted, classes)
             if images and x_test.ndim == 3:
                 wrong = tuple(
-                    Misclassified(
-                        int(i), int(y_test[i]), int(predicted[i]), png_base64(x_test[i])
-                    )
+                    Misclassified(int(i), int(y_test[i]), int(predicted[i]), png_base64(x_test[i]))
                     for i in np.flatnonzero(predicted != y_test)[:MAX_MISCLASSIFIED]
                 )
     except Exception:  # noqa: BLE001

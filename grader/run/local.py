@@ -174,7 +174,8 @@ def kit_reference(config: AssignmentConfig, work: Path) -> RunRecord:
     link_or_copy(expected / "inputs.npz", work / "inputs.npz")
     stamp = work / "_reference" / "key.json"
     stamp.parent.mkdir(exist_ok=True)
-    stamp.write_text(json.dumps({"key": config.kit.get("reference_key", "kit"), "cache": str(expected)}))
+    key = config.kit.get("reference_key", "kit")
+    stamp.write_text(json.dumps({"key": key, "cache": str(expected)}))
     return record
 
 
