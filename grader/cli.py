@@ -90,16 +90,16 @@ def _assignment_option(f):
     return click.option(
         "--assignment",
         default=_default_assignment,
-        show_default="mnist, or the one installed check kit",
+        show_default="the course's first assignment, or the one installed check kit",
         help="Assignment name under reference/ (or of an installed check kit), or a "
         "reference directory.",
     )(f)
 
 
-def _default_assignment() -> str:
+def _default_assignment(default="mnist") -> str:
     from grader.config import default_assignment
 
-    return default_assignment()
+    return default_assignment(default)
 
 
 @main.command()
@@ -237,8 +237,8 @@ def kit(assignment, out, isolation):
 
     \b
     Example:
-      grader kit mnist --out kits/mnist
-      pip install kits/mnist/keras_grader-*.whl     # in the student's fresh venv
+      grader kit NAME --out kits/NAME
+      pip install kits/NAME/keras_grader-*.whl      # in the student's fresh venv
     """
     from grader.kit import build_kit
     from grader.progress import for_terminal, printable

@@ -803,13 +803,13 @@ def known_assignments() -> list[str]:
     return names + [name for name in installed_kits() if name not in names]
 
 
-def default_assignment() -> str:
-    """`--assignment`'s default: `mnist`, or the one kit installed where there is no
-    reference of that name (a student's machine with one course's kit)."""
-    if (REPO_ROOT / "reference" / "mnist" / "assignment.toml").is_file():
-        return "mnist"
+def default_assignment(preferred: str) -> str:
+    """`--assignment`'s default: `preferred` (the CLI's), or the one kit installed where no
+    reference of that name exists (a student's machine with one course's kit)."""
+    if (REPO_ROOT / "reference" / preferred / "assignment.toml").is_file():
+        return preferred
     kits = installed_kits()
-    return next(iter(kits)) if len(kits) == 1 else "mnist"
+    return next(iter(kits)) if len(kits) == 1 else preferred
 
 
 def find_assignment(name_or_path: str | Path) -> AssignmentConfig:

@@ -16,8 +16,8 @@ example or label: a check (the instructor's as well as the kit's) trains on the 
 training rows and measures on held-out *training* rows (`grader.data.check_split`), so the
 kit's scores equal the instructor's `grader check` of the same work.
 
-In a notebook, `from grader.kit import check; check("mnist.ipynb")` checks the saved notebook
-and shows the result inline; `load_data(name)` gives the kit's data where keras's download is
+In a notebook, `from grader.kit import check; check("<name>.ipynb")` checks the saved
+notebook and shows the result inline; `load_data(name)` gives the kit's data where keras's download is
 out of reach.
 """
 
@@ -346,14 +346,13 @@ def _write_wheel(root: Path, out: Path, name: str) -> Path:
 
 
 # ---- in the student's notebook -------------------------------------------------------------
-def load_data(assignment: str | None = None):
+def load_data(assignment: str):
     """The data of a check, as keras's `load_data()` returns a dataset: the kit's own where
     a kit is installed, else the instructor's check split of the bundled data. For a notebook
     with no internet (keras's download needs it)."""
-    from grader.config import default_assignment
     from grader.data import grading_split
 
-    config = find_assignment(assignment or default_assignment())
+    config = find_assignment(assignment)
     return grading_split(config, "bundled", "visible")
 
 
@@ -403,14 +402,14 @@ def check(path: str | os.PathLike = ".", assignment: str | None = None) -> Check
     """Check the saved file or folder at `path` with the visible checks, as `grader check`
     does (in a process of its own: the notebook's state is never touched), and return the
     result, which a notebook shows as a table. Save the notebook first."""
-    from grader.config import default_assignment
+    from grader.cli import _default_assignment
     from grader.pipeline import default_check_out
 
     target = Path(path).resolve()
     out = default_check_out(target)
     command = [
         sys.executable, "-m", "grader.cli", "check", str(target), "--out", str(out),
-        "--assignment", assignment or default_assignment(),
+        "--assignment", assignment or _default_assignment(),
     ]  # fmt: skip
     proc = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     found = sorted(out.glob("[!.]*/results.json"))
