@@ -116,7 +116,10 @@ def _default_assignment(default="mnist") -> str:
               help="Run phase 1 on a Dask cluster (e.g. tcp://host:8786).")  # fmt: skip
 @click.option("--isolation", type=click.Choice(["full", "limited"]), default=None,
               help="Force a sandbox level (default: the best this machine allows).")  # fmt: skip
-def grade(submissions, out, assignment, data, budget, workers, force, scheduler, isolation):
+@click.option("--roster", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The class list, a CSV with id,name,email,section (kept in OUT).")  # fmt: skip
+def grade(submissions, out, assignment, data, budget, workers, force, scheduler, isolation,
+          roster):  # fmt: skip
     """Grade every submission in SUBMISSIONS (one entry per student).
 
     An entry is a folder, a .py, a .ipynb or a .zip; its name without extension is the
@@ -135,9 +138,100 @@ def grade(submissions, out, assignment, data, budget, workers, force, scheduler,
         )
     request = GradeRequest(
         submissions=entries, out=out, assignment=assignment, data=data, budget=budget,
-        workers=workers, force=force, scheduler=scheduler, isolation=isolation,
+        workers=workers, force=force, scheduler=scheduler, isolation=isolation, roster=roster,
     )  # fmt: skip
+    if roster is not None:
+        from grader.course import load_roster
+
+        load_roster(roster)  # a bad roster is refused before any work
     _run_and_summarize(request)
+
+
+def _graded_out(out: Path) -> Path:
+    if not (out / "grades.csv").is_file():
+        raise UsageError(f"{out} holds no grading", "give the --out folder of a grader grade run")
+    return out
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["canvas", "moodle", "csv"]), default="csv",
+              show_default=True, help="The gradebook's import format.")  # fmt: skip
+@click.option("--roster", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The class list (default: the one given to grader grade).")  # fmt: skip
+@click.option("--to", "dest", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write it (default: OUT/gradebook-FORMAT.csv).")  # fmt: skip
+def export(out, fmt, roster, dest):
+    """Write the class's gradebook for an LMS: Canvas's or Moodle's import CSV, or a CSV
+    with one column per part. Overrides count; the roster's missing students score 0.
+
+    \b
+    Example:
+      grader export out/ --format canvas
+    """
+    from grader.course import gradebook, load_roster
+    from grader.report.exports import atomic_write
+
+    out = _graded_out(out)
+    text = gradebook(out, fmt, load_roster(roster) if roster else None)
+    dest = dest or out / f"gradebook-{fmt}.csv"
+    atomic_write(dest, text)
+    click.echo(f"wrote {dest} ({len(text.splitlines()) - 1} rows)")
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("student")
+@click.argument("check")
+@click.argument("points", type=float, required=False)
+@click.option("--reason", required=True, help="Why (shown to the student and in exports).")
+@click.option("--by", default=None, help="Who gives the points (default: your user name).")
+@click.option("--remove", is_flag=True, help="Remove the override in force on this check.")
+def override(out, student, check, points, reason, by, remove):
+    """Give POINTS for one CHECK (its title) of STUDENT by hand, with a reason.
+
+    Overrides are kept in OUT/overrides.jsonl (who, when, why), survive reruns and --force,
+    and show in the report, the dashboard and the exports. The reports are written again.
+
+    \b
+    Example:
+      grader override out/ alice "MLP compile settings" 3 --reason "RMSprop(0.001) is the default"
+      grader override out/ alice "MLP compile settings" --remove --reason "mistake"
+    """
+    import grader.report
+    from grader.course import add_override
+    from grader.pipeline import refresh
+
+    out = _graded_out(out)
+    if remove == (points is not None):
+        raise UsageError("give POINTS, or --remove", "one of them: set or remove an override")
+    done = add_override(out, student, check, None if remove else points, reason, by)
+    refresh(out, grader.report)
+    if done is None:
+        click.echo(f"removed the override of {student}'s {check!r}; reports written again")
+    else:
+        click.echo(f"{student}: {done.check!r} = {done.points:g} (by {done.by}: {done.reason}); "
+                   "reports written again")  # fmt: skip
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--to", "dest", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write one folder per student.")  # fmt: skip
+@click.option("--only-changed", is_flag=True,
+              help="Only students whose grade changed since the last release.")  # fmt: skip
+def release(out, dest, only_changed):
+    """Write each student's feedback to hand back: a folder per student (named by the
+    roster's email, else the id) with report.html and results.json, plus manifest.json.
+
+    \b
+    Example:
+      grader release out/ --to feedback/ --only-changed
+    """
+    from grader.course import release as do_release
+
+    manifest = do_release(_graded_out(out), dest, only_changed)
+    click.echo(f"released {len(manifest['students'])} students into {dest}")
 
 
 def _run_and_summarize(request) -> object:

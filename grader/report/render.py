@@ -63,17 +63,22 @@ def student(result: SubmissionResult) -> str:
     return render("student.html", script=None, **student_context(result))
 
 
-def dashboard(results: Sequence[SubmissionResult], summary: ClassSummary) -> str:
+def dashboard(
+    results: Sequence[SubmissionResult], summary: ClassSummary, course: dict | None = None
+) -> str:
     """The class dashboard: distribution, pass rates, statuses, sortable student table.
 
     Args:
         results: every graded submission, in display order.
         summary: `grader.report.results.summarize(results)`.
+        course: `grader.course.class_view` (roster names, missing students, changes,
+            overrides, the student x check matrix), if the grading has one.
 
     Returns:
         A self-contained HTML document linking each student to `<id>/report.html`.
     """
-    return render("dashboard.html", script="sort.js", **dashboard_context(results, summary))
+    context = dashboard_context(results, summary)
+    return render("dashboard.html", script="sort.js", course=course or {}, **context)
 
 
 def index(assignments: Sequence[dict]) -> str:
