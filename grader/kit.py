@@ -17,8 +17,8 @@ training rows and measures on held-out *training* rows (`grader.data.check_split
 kit's scores equal the instructor's `grader check` of the same work.
 
 In a notebook, `from grader.kit import check; check("<name>.ipynb")` checks the saved
-notebook and shows the result inline; `load_data(name)` gives the kit's data where keras's download is
-out of reach.
+notebook and shows the result inline; `load_data(name)` gives the kit's data where keras's
+download is out of reach.
 """
 
 from __future__ import annotations
@@ -144,11 +144,18 @@ def _write(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
+LEFT_OUT = (KITS_DIR.name, "authoring/skeleton")
+"""Not in a kit: installed kits, and the skeleton `grader new` writes an assignment from
+(an instructor's tool, whose example model could match a solution's line)."""
+
+
 def _copy_package(dest: Path) -> None:
-    """The engine: every file of the grader package but caches and installed kits."""
+    """The engine: every file of the grader package but caches and what LEFT_OUT names."""
     for path in sorted(PACKAGE_DIR.rglob("*")):
         rel = path.relative_to(PACKAGE_DIR)
-        if not path.is_file() or "__pycache__" in rel.parts or rel.parts[0] == KITS_DIR.name:
+        if not path.is_file() or "__pycache__" in rel.parts:
+            continue
+        if any(rel.as_posix() == x or rel.as_posix().startswith(x + "/") for x in LEFT_OUT):
             continue
         if path.suffix in (".pyc", ".pyo"):
             continue

@@ -296,6 +296,7 @@ def _solved_notebook(path: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.full  # 46 s: the gate checks a finished notebook through the kit already
 def test_the_finished_notebook_runs_offline_and_checks_itself_inline(tmp_path, tmp_path_factory):
     """Does the generated notebook, with the solution filled in, run top to bottom with no
     internet (its data cell falls back to the check's digits), and does its last cell,
@@ -304,6 +305,7 @@ def test_the_finished_notebook_runs_offline_and_checks_itself_inline(tmp_path, t
     import nbformat
 
     path = _solved_notebook(tmp_path / "mnist.ipynb")
+    (tmp_path / "home").mkdir()
     notebook = nbformat.read(path, as_version=4)
     env = {
         **grader_env(tmp_path_factory), "HOME": str(tmp_path / "home"), "MPLBACKEND": "Agg",
