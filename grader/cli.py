@@ -9,6 +9,8 @@ traceback.
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import json
 import os
 import signal
 import sys
@@ -118,8 +120,12 @@ def _default_assignment(default="mnist") -> str:
               help="Force a sandbox level (default: the best this machine allows).")  # fmt: skip
 @click.option("--roster", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="The class list, a CSV with id,name,email,section (kept in OUT).")  # fmt: skip
+@click.option("--times", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Submission times for the late policy: a CSV with id,submitted_at.")  # fmt: skip
+@click.option("--late", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="A late policy ([late] table) in place of the assignment's.")  # fmt: skip
 def grade(submissions, out, assignment, data, budget, workers, force, scheduler, isolation,
-          roster):  # fmt: skip
+          roster, times, late):  # fmt: skip
     """Grade every submission in SUBMISSIONS (one entry per student).
 
     An entry is a folder, a .py, a .ipynb or a .zip; its name without extension is the
@@ -129,6 +135,8 @@ def grade(submissions, out, assignment, data, budget, workers, force, scheduler,
     Example:
       grader grade submissions/ --out out/ --workers 2
     """
+    from grader.config import load_late
+    from grader.course import load_roster, read_times
     from grader.pipeline import GradeRequest, entries_of
 
     entries = entries_of(submissions)
@@ -139,10 +147,10 @@ def grade(submissions, out, assignment, data, budget, workers, force, scheduler,
     request = GradeRequest(
         submissions=entries, out=out, assignment=assignment, data=data, budget=budget,
         workers=workers, force=force, scheduler=scheduler, isolation=isolation, roster=roster,
+        times=read_times(times) if times is not None else None,
+        late=load_late(late) if late is not None else None,
     )  # fmt: skip
     if roster is not None:
-        from grader.course import load_roster
-
         load_roster(roster)  # a bad roster is refused before any work
     _run_and_summarize(request)
 
@@ -468,9 +476,10 @@ def demo(out, workers, force):
         click.echo(f"== {name}: examples/{name}/submissions")
         request = GradeRequest(
             submissions=entries_of(EXAMPLES / name / "submissions"), out=Path(out) / name,
-            assignment=name, workers=workers, force=force,
+            assignment=name, workers=workers, force=force, **_demo_course(EXAMPLES / name),
         )  # fmt: skip
         outcome = _run_and_summarize(request)  # ends with the dashboard's path
+        _demo_overrides(EXAMPLES / name / "course", Path(out) / name)
         config = find_assignment(name)
         results = outcome.results
         listed.append({
@@ -485,6 +494,44 @@ def demo(out, workers, force):
     click.echo(f"every assignment's dashboard: {index}")
 
 
+def _demo_course(example: Path) -> dict:
+    """A sample class's course files (examples/<name>/course/): roster, times, late policy."""
+    from grader.config import load_late
+    from grader.course import read_times
+
+    course = example / "course"
+    found = {}
+    if (course / "roster.csv").is_file():
+        found["roster"] = course / "roster.csv"
+    if (course / "times.csv").is_file():
+        found["times"] = read_times(course / "times.csv")
+    if (course / "late.toml").is_file():
+        found["late"] = load_late(course / "late.toml")
+    return found
+
+
+def _demo_overrides(course: Path, out: Path) -> None:
+    """The sample class's TA overrides (course/overrides.csv), given as `grader override`
+    gives them, once: an override already in force is left as it is."""
+    import csv
+
+    import grader.report
+    from grader.course import add_override, overrides
+    from grader.pipeline import refresh
+
+    path = course / "overrides.csv"
+    if not path.is_file():
+        return
+    for row in csv.DictReader(path.open(encoding="utf-8")):
+        if row["check"] in overrides(out).get(row["student"], {}):
+            continue
+        done = add_override(
+            out, row["student"], row["check"], float(row["points"]), row["reason"], row["by"]
+        )
+        click.echo(f"override: {done.student}, {done.check!r} = {done.points:g} by {done.by}")
+    refresh(out, grader.report)
+
+
 @main.command()
 @click.option("--submission", default=Path("/autograder/submission"), show_default=True,
               type=click.Path(path_type=Path), help="Gradescope's upload directory.")  # fmt: skip
@@ -495,10 +542,13 @@ def demo(out, workers, force):
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where Gradescope reads the results.",
 )
+@click.option("--metadata", default=Path("/autograder/submission_metadata.json"),
+              show_default=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Gradescope's submission metadata (its time, for a late policy).")  # fmt: skip
 @_assignment_option
 @_data_option
 @click.option("--budget", default=None, help="Training budget name (default: the data's).")
-def gradescope(submission, results, assignment, data, budget):
+def gradescope(submission, results, metadata, assignment, data, budget):
     """Grade one Gradescope submission and write Gradescope's results.json.
 
     The upload is graded where it lies, as the student `student`, and nothing in it is
@@ -509,6 +559,7 @@ def gradescope(submission, results, assignment, data, budget):
     Example (in run_autograder):
       grader gradescope --data bundled
     """
+    from grader import course
     from grader.pipeline import GradeRequest
     from grader.pipeline import grade as run_grade
     from grader.report.exports import gradescope_results, write_json
@@ -516,13 +567,25 @@ def gradescope(submission, results, assignment, data, budget):
     if not submission.is_dir():
         raise GraderError(f"{submission} does not exist", "Gradescope mounts the upload there")
     entry = _upload_entry(submission.resolve())  # the operator's path; the upload's not followed
+    times = None
+    if metadata.is_file():
+        try:
+            raw = json.loads(metadata.read_text())["created_at"]
+            created = datetime.datetime.fromisoformat(raw)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise GraderError(
+                f"{metadata}: no usable created_at ({exc})",
+                "Gradescope writes it; pass --metadata to another file",
+            ) from None
+        times = {"student": (created.isoformat(), "gradescope")}
     with tempfile.TemporaryDirectory(prefix="keras-grader-") as tmp:
         request = GradeRequest(
             submissions=[entry], out=Path(tmp) / "out", assignment=assignment, data=data,
-            budget=budget, force=True, names=["student"],
+            budget=budget, force=True, names=["student"], times=times,
         )  # fmt: skip
         outcome = run_grade(request, None, render=None)
-        write_json(results, gradescope_results(outcome.results[0]))
+        shown = course.State.load(outcome.out).apply(outcome.results[0])  # the late policy
+        write_json(results, gradescope_results(shown))
     click.echo(f"wrote {results}")
 
 

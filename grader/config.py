@@ -134,6 +134,24 @@ class Late:
         return dataclasses.asdict(self)
 
 
+def load_late(path: str | Path) -> Late:
+    """A late policy of its own file (`grade --late FILE`: the same `[late]` table as
+    assignment.toml's, for one offering of a course), validated."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read the late policy {path}: {exc}",
+                         "a TOML file with a [late] table (docs/course.md)") from None  # fmt: skip
+    table = data.get("late")
+    if not isinstance(table, dict) or set(data) != {"late"}:
+        raise UsageError(f"{path} must hold one [late] table", "see docs/course.md")
+    table = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in table.items()}
+    late = _build(Late, table, f"{path}: late")
+    late.check(f"{path}: late")
+    return late
+
+
 def _moment(value: str, where: str):
     import datetime
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import GraderError, UsageError
-from grader.report.exports import atomic_write, gradescope_results
+from grader.report.exports import _csv_safe, atomic_write, gradescope_results
 from grader.report.results import (
     Adjustment,
     CheckResult,
@@ -45,9 +45,11 @@ from grader.report.results import (
 )
 
 ROSTER = "roster.csv"
+SIMILARITY = "similarity.json"
 OVERRIDES = "overrides.jsonl"
 HISTORY = "history.jsonl"
 TIMES = "times.json"
+LATE = "late.json"
 RELEASES = "releases"
 ROSTER_COLUMNS = ("id", "name", "email", "section")
 FORMATS = ("canvas", "moodle", "csv")
@@ -384,23 +386,42 @@ def late_penalty(policy: Mapping, submitted: str, available: float) -> Adjustmen
     return Adjustment("late", points, f"submitted {at.isoformat()}, {shown} late: {why}")
 
 
+def keep_late(out: Path, policy: Mapping | None) -> None:
+    """The late policy of the latest grading, for every student of OUT (the unchanged ones
+    too: a new due date applies to all)."""
+    path = Path(out) / LATE
+    if policy is None:
+        path.unlink(missing_ok=True)
+    else:
+        atomic_write(path, json.dumps(dict(policy), indent=1))
+
+
+def late_of(out: Path) -> dict | None:
+    try:
+        policy = json.loads((Path(out) / LATE).read_text())
+        return policy if isinstance(policy, dict) and policy.get("due") else None
+    except (OSError, ValueError):
+        return None
+
+
 @dataclass(frozen=True)
 class State:
     """OUT's course files, read once: what turns a stored result into the one shown."""
 
     overrides: dict
     times: dict
+    late: dict | None = None
 
     @classmethod
     def load(cls, out: Path) -> State:
-        return cls(overrides(out), times_of(out))
+        return cls(overrides(out), times_of(out), late_of(out))
 
     def apply(self, result: SubmissionResult) -> SubmissionResult:
         """The stored (graded) result with the late policy and the overrides applied."""
         shown = apply_overrides(result, self.overrides)
-        policy = result.settings.get("late")
+        policy = self.late
         submitted = self.times.get(result.id)
-        if isinstance(policy, Mapping) and submitted:
+        if policy and submitted:
             penalty = late_penalty(policy, submitted[0], max_score(result))
             note = {"submitted_at": submitted[0], "time_source": submitted[1]}
             shown = dataclasses.replace(
@@ -488,7 +509,17 @@ def gradebook(out: Path, fmt: str, roster: Mapping[str, Student] | None = None) 
     title = str(results[0].settings.get("title") or results[0].assignment)
     top = max(max_score(r) for r in results)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    plain = csv.writer(buffer, lineterminator="\n")
+
+    class _Safe:  # no cell a spreadsheet would run as a formula (ids come from students)
+        @staticmethod
+        def writerow(cells):
+            plain.writerow([
+                _csv_safe(c) if isinstance(c, str) and not isinstance(c, _Number) else c
+                for c in cells
+            ])  # fmt: skip
+
+    writer = _Safe()
     rows = [(matched.students.get(r.id), r) for r in results]
     rows += [(s, None) for s in matched.missing]
     if fmt == "canvas":
@@ -519,7 +550,8 @@ def gradebook(out: Path, fmt: str, roster: Mapping[str, Student] | None = None) 
         parts = list(dict.fromkeys(p for r in results for p in part_scores(r)))
         titles = results[0].settings.get("parts") or {}
         writer.writerow(["id", "name", "email", "section", "score", "max_score", "status",
-                         *[f"{titles.get(p, p)} ({p})" for p in parts], "overrides"])  # fmt: skip
+                         *[f"{titles.get(p, p)} ({p})" for p in parts], "late_penalty",
+                         "overrides"])  # fmt: skip
         for student, result in rows:
             earned = part_scores(result) if result else {}
             writer.writerow([
@@ -528,13 +560,18 @@ def gradebook(out: Path, fmt: str, roster: Mapping[str, Student] | None = None) 
                 _num(score(result)) if result else 0, _num(max_score(result) if result else top),
                 result.status if result else "missing",
                 *[_num(earned.get(p, (0, 0))[0]) for p in parts],
+                _num(sum(a.points for a in result.adjustments)) if result else 0,
                 len(result.settings.get("overrides", ())) if result else 0,
             ])  # fmt: skip
     return buffer.getvalue()
 
 
+class _Number(str):
+    """A number as the gradebook writes it (`12`, `9.6`, `-2.4`): never guarded as a formula."""
+
+
 def _num(value: float) -> str:
-    return f"{value:g}"
+    return _Number(f"{value:g}")
 
 
 def _feedback(result: SubmissionResult) -> str:
@@ -629,13 +666,26 @@ def class_view(out: Path, results: Sequence[SubmissionResult]) -> dict:
             "status": r.attempt or r.status,
             "changed": moved.get(r.id),
             "overrides": len(r.settings.get("overrides", ()) or ()),
+            "late": "; ".join(a.reason for a in r.adjustments if a.kind == "late"),
             "cells": [
                 (by_name[c["name"]].score, by_name[c["name"]].max_score,
                  _cell_state(by_name[c["name"]])) if c["name"] in by_name else None
                 for c in columns
             ],
         })  # fmt: skip
+    try:
+        similar = json.loads((Path(out) / SIMILARITY).read_text())
+        flagged = [p for p in similar["pairs"] if p["score"] >= similar["flag"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        similar, flagged = None, []
+    shown = {sid: s.shown for sid, s in matched.students.items()}
     return {
+        "similarity": similar is not None,
+        "similar": [
+            {**p, "a_name": shown.get(p["a"], p["a"]), "b_name": shown.get(p["b"], p["b"])}
+            for p in flagged
+        ],  # fmt: skip
+        "similar_ids": sorted({p["a"] for p in flagged} | {p["b"] for p in flagged}),
         "roster": bool(roster),
         "names": {sid: s.shown for sid, s in matched.students.items()},
         "sections": {sid: s.section for sid, s in matched.students.items()},
@@ -656,3 +706,21 @@ def _cell_state(check: CheckResult) -> str:
     if check.passed:
         return "passed"
     return "partial" if check.score > 0 else "failed"
+
+
+def write_similarity(out: Path, config, ids: Sequence[str], render=None) -> dict:
+    """Compare the class's code (grader/similarity.py); write OUT/similarity.json and, with
+    `render`, OUT/similarity.html (linked from the dashboard)."""
+    from grader import similarity
+
+    result = similarity.class_similarity(out, config, ids)
+    kept = similarity.summary(result)
+    atomic_write(Path(out) / SIMILARITY, json.dumps(kept, indent=1))
+    if render is not None:
+        try:
+            names = {sid: s.shown for sid, s in match(roster_of(out), list(ids)).students.items()}
+        except GraderError:
+            names = {}
+        page = similarity.page_context(result, names, config.title)
+        atomic_write(Path(out) / "similarity.html", render.similarity(page))
+    return kept

@@ -9,6 +9,7 @@ grader at any moment loses at most the work in flight.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -94,6 +95,8 @@ class GradeRequest:
     `student`. Every name is made into a safe, distinct id (`submission.assign_ids`)."""
     roster: Path | None = None
     """The class list (grader/course.py): kept in OUT for the dashboard, exports and release."""
+    late: object | None = None
+    """A late policy (`config.Late`) for this grading, in place of the assignment's."""
     times: Mapping[str, tuple[str, str]] | None = None
     """Submission times for the late policy: id -> (ISO time, source), from `--times` or
     Gradescope's metadata; without one, a submission's file times (with a warning)."""
@@ -183,6 +186,9 @@ def grade(
         stale.unlink(missing_ok=True)
     if request.roster is not None:
         course.keep_roster(out, request.roster)
+    if request.late is not None:
+        config = dataclasses.replace(config, late=request.late)
+    course.keep_late(out, config.late.to_json() if config.late is not None else None)
     if config.late is not None:
         paths = {e.id: e.path for e in assign_ids(request.submissions, request.names)}
         for warning in course.record_times(out, paths, request.times):
@@ -285,6 +291,11 @@ def grade(
 
     t0 = time.monotonic()
     results = tuple(done[sid] for sid in sorted(done))
+    if request.visibility == "all" and len(results) >= 2:
+        try:  # a flag for a human: whatever goes wrong here never sinks the grading
+            course.write_similarity(out, config, [r.id for r in results], render)
+        except Exception as exc:  # noqa: BLE001
+            progress.info(f"the similarity check could not run: {type(exc).__name__}: {exc}")
     write_class(out, results, render)
     phase_seconds["report"] = time.monotonic() - t0
     progress.close()
@@ -418,7 +429,6 @@ def _settings(config, budget, budget_key, request, label, reference, work) -> di
         "images": config.data.images,
         "accuracy_margin": config.grading.accuracy_margin,
         "visibility": request.visibility,
-        "late": config.late.to_json() if config.late is not None else None,
     }
 
 

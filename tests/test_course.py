@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,83 @@ def test_release_writes_one_folder_per_student_without_hidden_details(out, tmp_p
     assert [s["id"] for s in again["students"]] == ["bob"]
     with pytest.raises(UsageError, match="outside OUT"):
         course.release(out, out / "feedback")
+
+
+POLICY = {"due": "2026-12-08T23:59:00+00:00", "grace_minutes": 15, "penalty_per_day": 10,
+          "max_penalty": 30, "cutoff": "2026-12-15T23:59:00+00:00"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "submitted, points",
+    [
+        ("2026-12-08T12:00:00+00:00", None),  # on time
+        ("2026-12-09T00:10:00+00:00", None),  # within the grace period
+        ("2026-12-09T00:20:00+00:00", -10.0),  # a started day: 10%
+        ("2026-12-09T01:00:00+01:00", None),  # 00:00 UTC: the time zone counts
+        ("2026-12-10T12:00:00+00:00", -20.0),  # two started days
+        ("2026-12-14T12:00:00+00:00", -30.0),  # six days: the 30% cap
+        ("2026-12-16T00:00:00+00:00", -100.0),  # after the cutoff: no credit
+    ],
+)
+def test_the_late_policy(submitted, points):
+    penalty = course.late_penalty(POLICY, submitted, 100)
+    assert (penalty.points if penalty else None) == points
+    if penalty:
+        assert penalty.kind == "late" and "late" in penalty.reason
+
+
+def test_a_late_penalty_is_a_line_of_its_own(out, tmp_path):
+    """Is the penalty taken from the total but shown apart: in results.json (a test entry
+    and the output), the report's banner, the dashboard's flag and the gradebooks?"""
+    course.keep_late(out, POLICY)
+    times = tmp_path / "times.csv"
+    times.write_text("id,submitted_at\nalice,2026-12-10T12:00:00Z\nbob,2026-12-08T10:00:00Z\n")
+    warnings = course.record_times(out, {"alice": out, "bob": out, "carol": out},
+                                   course.read_times(times))  # fmt: skip
+    assert len(warnings) == 1 and "1 submission(s)" in warnings[0]  # carol: file time
+    assert course.times_of(out)["alice"] == ("2026-12-10T12:00:00+00:00", "times.csv")
+    refresh(out, grader.report)
+    results = json.loads((out / "alice" / "results.json").read_text())
+    assert results["score"] == 12 - 2.4  # 20% of 12
+    entry = results["tests"][-1]
+    assert entry["name"] == "Late penalty" and entry["score"] == -2.4 and entry["max_score"] == 0
+    assert all(t["score"] == t["max_score"] for t in results["tests"][:-1])  # checks untouched
+    assert "Late penalty: -2.4 points" in results["output"]
+    assert 'id="adjustments"' in (out / "alice" / "report.html").read_text()
+    assert 'class="status bad late"' in (out / "index.html").read_text()
+    plain = list(csv.DictReader(io.StringIO(course.gradebook(out, "csv"))))
+    alice = next(r for r in plain if r["id"] == "alice")
+    assert (alice["score"], alice["late_penalty"]) == ("9.6", "-2.4")
+    assert score(course.load_result(out, "alice")) == 12  # stored as graded
+
+
+@pytest.mark.parametrize(
+    "table, needle",
+    [
+        ('due = "tomorrow"', "not an ISO 8601 time"),
+        ('due = "2026-12-08T23:59:00"', "needs a time zone"),
+        ('due = 2026-12-08T23:59:00Z\npenalty_per_day = 150', "percent"),
+        ('due = 2026-12-08T23:59:00Z\nlate_days = 2', "unknown key 'late_days'"),
+    ],
+)
+def test_a_bad_late_policy_is_refused(tmp_path, table, needle):
+    from grader.config import find_assignment, load_config
+    from grader.errors import GraderError
+
+    root = tmp_path / "mnist"
+    shutil.copytree(find_assignment("mnist").root, root)
+    with open(root / "assignment.toml", "a") as f:
+        f.write(f"\n[late]\n{table}\n")
+    with pytest.raises(GraderError, match=needle):
+        load_config(root)
+
+
+def test_a_late_policy_is_read(tmp_path):
+    from grader.config import find_assignment, load_config
+
+    root = tmp_path / "mnist"
+    shutil.copytree(find_assignment("mnist").root, root)
+    with open(root / "assignment.toml", "a") as f:
+        f.write("\n[late]\ndue = 2026-12-08T23:59:00Z\npenalty_per_day = 10\n")
+    late = load_config(root).late
+    assert late.due == "2026-12-08T23:59:00+00:00" and late.penalty_per_day == 10

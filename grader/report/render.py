@@ -81,6 +81,12 @@ def dashboard(
     return render("dashboard.html", script="sort.js", course=course or {}, **context)
 
 
+def similarity(context: dict) -> str:
+    """The similarity page: the class's pairs ranked, the flagged ones side by side
+    (`grader.similarity.page_context`). Student code is escaped like any other text."""
+    return render("similarity.html", script=None, **context)
+
+
 def index(assignments: Sequence[dict]) -> str:
     """A page linking several assignments' dashboards (`<name>/index.html`).
 
