@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
+import itertools
 import random
 import statistics
 import sys
@@ -34,6 +35,9 @@ from grader.config import find_assignment  # noqa: E402
 from grader.run.submission import SubmissionError, prepare  # noqa: E402
 
 CONFIG = find_assignment("mnist")
+SAME_CODE = {"submissions/ben", "submissions/seed003_2020.py"}
+"""Not honest pairs: ben is the demo's renamed copy of ada, and the demo's seed003_2020.py is
+the known answer seed_003_2020 in one file."""
 SOURCES = [ROOT / "examples" / "mnist" / "submissions", ROOT / "tests" / "known_answers",
            ROOT / "tests" / "realworld"]  # fmt: skip
 
@@ -47,6 +51,8 @@ def corpus() -> dict[str, dict[str, str]]:
                 if entry.name.startswith((".", "README")):
                     continue
                 sid = f"{source.name}/{entry.name}"
+                if sid in SAME_CODE:
+                    continue
                 try:
                     prepared = prepare(entry, Path(tmp) / sid.replace("/", "_"), CONFIG.contract)
                 except SubmissionError:
@@ -124,10 +130,18 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--copy", default="examples/mnist/submissions/ada")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--engine",
+        choices=["grader", "copydetect"],
+        default="grader",
+        help="with --copy all: whose comparison (copydetect: pip install it)",
+    )
     args = parser.parse_args()
     honest = corpus()
     if args.copy == "all":
-        every_copy(honest)
+        every_copy(
+            honest, copydetect_compare if args.engine == "copydetect" else similarity.compare
+        )
         return
     copied = args.copy.split("/", 1)[-1] if args.copy not in honest else args.copy
     source = next(k for k in honest if k.endswith(copied.split("/", 1)[-1]))
@@ -162,14 +176,39 @@ def main() -> None:
     )
 
 
-def every_copy(honest: dict) -> None:
+def copydetect_compare(klass: dict, template_code: dict, _keep) -> list:
+    """The same question asked of copydetect (a maintained winnowing detector, `pip install
+    copydetect`), with its default thresholds and the same template as boilerplate."""
+    import tempfile
+
+    from copydetect import CodeFingerprint, compare_files
+
+    with tempfile.TemporaryDirectory() as tmp:
+        boiler = Path(tmp, "boilerplate.py")
+        boiler.write_text("\n\n".join(template_code.values()))
+        boilerplate = CodeFingerprint(str(boiler), 25, 1, filter=True).hashes
+        prints = {}
+        for n, (sid, files) in enumerate(sorted(klass.items())):
+            path = Path(tmp, f"s{n}.py")
+            path.write_text("\n\n".join(files[name] for name in sorted(files)))
+            prints[sid] = CodeFingerprint(str(path), 25, 1, boilerplate=boilerplate)
+    pairs = []
+    for (a, fa), (b, fb) in itertools.combinations(sorted(prints.items()), 2):
+        _overlap, (sa, sb), _slices = compare_files(fa, fb)
+        if sa or sb:
+            pairs.append(similarity.Pair(a, b, round(float(max(sa, sb)), 4), 0, {}, {}))
+    pairs.sort(key=lambda p: (-p.score, p.a, p.b))
+    return pairs
+
+
+def every_copy(honest: dict, compare=similarity.compare) -> None:
     """Plant a renamed copy of each submission in turn: is it always above every honest pair?"""
-    base = similarity.compare(honest, template(), CONFIG.functions)
+    base = compare(honest, template(), CONFIG.functions)
     ceiling = base[0].score if base else 0.0
     ranks, scores, missed = [], [], []
     for source in sorted(honest):
-        pairs = similarity.compare({**honest, "planted/copy": renamed(honest[source], 7)},
-                                   template(), CONFIG.functions)  # fmt: skip
+        pairs = compare({**honest, "planted/copy": renamed(honest[source], 7)},
+                        template(), CONFIG.functions)  # fmt: skip
         mine = [p for p in pairs if "planted/copy" in (p.a, p.b)]
         if not mine:
             missed.append(source)  # too little code of its own once the template is removed
