@@ -656,11 +656,14 @@ def class_view(out: Path, results: Sequence[SubmissionResult]) -> dict:
          "part_title": str(parts_titles.get(c.part, c.part)), "hidden": c.visibility == "hidden"}
         for c in checks.values()
     ]  # fmt: skip
+    part_list = list(dict.fromkeys((c["part"], c["part_title"]) for c in columns))
     rows = []
     for r in results:
         by_name = {c.name: c for c in r.checks}
         student = matched.students.get(r.id)
+        earned = part_scores(r)
         rows.append({
+            "parts": [earned.get(part) for part, _title in part_list],
             "id": r.id, "name": student.shown if student else "",
             "section": student.section if student else "",
             "status": r.attempt or r.status,
@@ -697,7 +700,7 @@ def class_view(out: Path, results: Sequence[SubmissionResult]) -> dict:
         "changed": moved,
         "columns": columns,
         "rows": rows,
-        "parts": list(dict.fromkeys((c["part"], c["part_title"]) for c in columns)),
+        "parts": part_list,
         "statuses": sorted({row["status"] for row in rows}),
     }
 

@@ -462,6 +462,9 @@ def test_a_course_on_the_graded_class(graded, small_class, tmp_path, tmp_path_fa
     page = (out / "index.html").read_text()
     assert "changed" in page and "Dave B" in page and "Zoe Ro" in page and 'id="matrix"' in page
     assert "<code>crash</code>" in page  # a submission from no one on the roster
+    assert 'id="similarity-link"' in page and (out / "similarity.html").is_file()
+    similar = json.loads((out / "similarity.json").read_text())
+    assert all(p["score"] < similar["flag"] for p in similar["pairs"])  # the template only
     proc = run_grader(["export", out, "--format", "canvas"], env, tmp_path)
     assert proc.returncode == 0, proc.stderr
     canvas = list(csv.reader(io.StringIO((out / "gradebook-canvas.csv").read_text())))

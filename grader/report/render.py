@@ -78,7 +78,16 @@ def dashboard(
         A self-contained HTML document linking each student to `<id>/report.html`.
     """
     context = dashboard_context(results, summary)
-    return render("dashboard.html", script="sort.js", course=course or {}, **context)
+    return render("dashboard.html", script="sort.js", course={**NO_COURSE, **(course or {})},
+                  **context)  # fmt: skip
+
+
+NO_COURSE = {
+    "roster": False, "names": {}, "sections": {}, "missing": [], "unknown": [], "changed": {},
+    "columns": [], "rows": [], "parts": [], "statuses": [], "similarity": False, "similar": [],
+    "similar_ids": [],
+}  # fmt: skip
+"""The dashboard of a grading with no course files (`grader.course.class_view`'s keys)."""
 
 
 def similarity(context: dict) -> str:
