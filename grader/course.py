@@ -423,6 +423,9 @@ class State:
         submitted = self.times.get(result.id)
         if policy and submitted:
             penalty = late_penalty(policy, submitted[0], max_score(result))
+            earned = sum(c.score for c in shown.checks)
+            if penalty is not None and -penalty.points > earned:  # never below 0 points
+                penalty = dataclasses.replace(penalty, points=-round(earned, 4))
             note = {"submitted_at": submitted[0], "time_source": submitted[1]}
             shown = dataclasses.replace(
                 shown, adjustments=(penalty,) if penalty else (),

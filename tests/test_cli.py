@@ -476,5 +476,6 @@ def test_a_course_on_the_graded_class(graded, small_class, tmp_path, tmp_path_fa
     assert (tmp_path / "feedback" / "crash" / "results.json").is_file()
     proc = run_grader(["release", out, "--to", tmp_path / "again", "--only-changed"], env, tmp_path)
     assert proc.returncode == 0 and "released 0 students" in proc.stdout, proc.stderr
-    proc = run_grader(["override", out, "bob", "no such check", "1", "--reason", "x"], env, tmp_path)
+    args = ["override", out, "bob", "no such check", "1", "--reason", "x"]
+    proc = run_grader(args, env, tmp_path)
     assert_one_line_error(proc, "no check", code=2)
