@@ -9,6 +9,8 @@ traceback.
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import json
 import os
 import signal
 import sys
@@ -116,7 +118,14 @@ def _default_assignment(default="mnist") -> str:
               help="Run phase 1 on a Dask cluster (e.g. tcp://host:8786).")  # fmt: skip
 @click.option("--isolation", type=click.Choice(["full", "limited"]), default=None,
               help="Force a sandbox level (default: the best this machine allows).")  # fmt: skip
-def grade(submissions, out, assignment, data, budget, workers, force, scheduler, isolation):
+@click.option("--roster", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The class list, a CSV with id,name,email,section (kept in OUT).")  # fmt: skip
+@click.option("--times", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Submission times for the late policy: a CSV with id,submitted_at.")  # fmt: skip
+@click.option("--late", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="A late policy ([late] table) in place of the assignment's.")  # fmt: skip
+def grade(submissions, out, assignment, data, budget, workers, force, scheduler, isolation,
+          roster, times, late):  # fmt: skip
     """Grade every submission in SUBMISSIONS (one entry per student).
 
     An entry is a folder, a .py, a .ipynb or a .zip; its name without extension is the
@@ -126,6 +135,8 @@ def grade(submissions, out, assignment, data, budget, workers, force, scheduler,
     Example:
       grader grade submissions/ --out out/ --workers 2
     """
+    from grader.config import load_late
+    from grader.course import load_roster, read_times
     from grader.pipeline import GradeRequest, entries_of
 
     entries = entries_of(submissions)
@@ -135,9 +146,100 @@ def grade(submissions, out, assignment, data, budget, workers, force, scheduler,
         )
     request = GradeRequest(
         submissions=entries, out=out, assignment=assignment, data=data, budget=budget,
-        workers=workers, force=force, scheduler=scheduler, isolation=isolation,
+        workers=workers, force=force, scheduler=scheduler, isolation=isolation, roster=roster,
+        times=read_times(times) if times is not None else None,
+        late=load_late(late) if late is not None else None,
     )  # fmt: skip
+    if roster is not None:
+        load_roster(roster)  # a bad roster is refused before any work
     _run_and_summarize(request)
+
+
+def _graded_out(out: Path) -> Path:
+    if not (out / "grades.csv").is_file():
+        raise UsageError(f"{out} holds no grading", "give the --out folder of a grader grade run")
+    return out
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["canvas", "moodle", "csv"]), default="csv",
+              show_default=True, help="The gradebook's import format.")  # fmt: skip
+@click.option("--roster", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="The class list (default: the one given to grader grade).")  # fmt: skip
+@click.option("--to", "dest", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write it (default: OUT/gradebook-FORMAT.csv).")  # fmt: skip
+def export(out, fmt, roster, dest):
+    """Write the class's gradebook for an LMS: Canvas's or Moodle's import CSV, or a CSV
+    with one column per part. Overrides count; the roster's missing students score 0.
+
+    \b
+    Example:
+      grader export out/ --format canvas
+    """
+    from grader.course import gradebook, load_roster
+    from grader.report.exports import atomic_write
+
+    out = _graded_out(out)
+    text = gradebook(out, fmt, load_roster(roster) if roster else None)
+    dest = dest or out / f"gradebook-{fmt}.csv"
+    atomic_write(dest, text)
+    click.echo(f"wrote {dest} ({len(text.splitlines()) - 1} rows)")
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("student")
+@click.argument("check")
+@click.argument("points", type=float, required=False)
+@click.option("--reason", required=True, help="Why (shown to the student and in exports).")
+@click.option("--by", default=None, help="Who gives the points (default: your user name).")
+@click.option("--remove", is_flag=True, help="Remove the override in force on this check.")
+def override(out, student, check, points, reason, by, remove):
+    """Give POINTS for one CHECK (its title) of STUDENT by hand, with a reason.
+
+    Overrides are kept in OUT/overrides.jsonl (who, when, why), survive reruns and --force,
+    and show in the report, the dashboard and the exports. The reports are written again.
+
+    \b
+    Example:
+      grader override out/ alice "MLP compile settings" 3 --reason "RMSprop(0.001) is the default"
+      grader override out/ alice "MLP compile settings" --remove --reason "mistake"
+    """
+    import grader.report
+    from grader.course import add_override
+    from grader.pipeline import refresh
+
+    out = _graded_out(out)
+    if remove == (points is not None):
+        raise UsageError("give POINTS, or --remove", "one of them: set or remove an override")
+    done = add_override(out, student, check, None if remove else points, reason, by)
+    refresh(out, grader.report)
+    if done is None:
+        click.echo(f"removed the override of {student}'s {check!r}; reports written again")
+    else:
+        click.echo(f"{student}: {done.check!r} = {done.points:g} (by {done.by}: {done.reason}); "
+                   "reports written again")  # fmt: skip
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--to", "dest", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write one folder per student.")  # fmt: skip
+@click.option("--only-changed", is_flag=True,
+              help="Only students whose grade changed since the last release.")  # fmt: skip
+def release(out, dest, only_changed):
+    """Write each student's feedback to hand back: a folder per student (named by the
+    roster's email, else the id) with report.html and results.json, plus manifest.json.
+
+    \b
+    Example:
+      grader release out/ --to feedback/ --only-changed
+    """
+    from grader.course import release as do_release
+
+    manifest = do_release(_graded_out(out), dest, only_changed)
+    click.echo(f"released {len(manifest['students'])} students into {dest}")
 
 
 def _run_and_summarize(request) -> object:
@@ -374,9 +476,10 @@ def demo(out, workers, force):
         click.echo(f"== {name}: examples/{name}/submissions")
         request = GradeRequest(
             submissions=entries_of(EXAMPLES / name / "submissions"), out=Path(out) / name,
-            assignment=name, workers=workers, force=force,
+            assignment=name, workers=workers, force=force, **_demo_course(EXAMPLES / name),
         )  # fmt: skip
         outcome = _run_and_summarize(request)  # ends with the dashboard's path
+        _demo_overrides(EXAMPLES / name / "course", Path(out) / name)
         config = find_assignment(name)
         results = outcome.results
         listed.append({
@@ -391,6 +494,44 @@ def demo(out, workers, force):
     click.echo(f"every assignment's dashboard: {index}")
 
 
+def _demo_course(example: Path) -> dict:
+    """A sample class's course files (examples/<name>/course/): roster, times, late policy."""
+    from grader.config import load_late
+    from grader.course import read_times
+
+    course = example / "course"
+    found = {}
+    if (course / "roster.csv").is_file():
+        found["roster"] = course / "roster.csv"
+    if (course / "times.csv").is_file():
+        found["times"] = read_times(course / "times.csv")
+    if (course / "late.toml").is_file():
+        found["late"] = load_late(course / "late.toml")
+    return found
+
+
+def _demo_overrides(course: Path, out: Path) -> None:
+    """The sample class's TA overrides (course/overrides.csv), given as `grader override`
+    gives them, once: an override already in force is left as it is."""
+    import csv
+
+    import grader.report
+    from grader.course import add_override, overrides
+    from grader.pipeline import refresh
+
+    path = course / "overrides.csv"
+    if not path.is_file():
+        return
+    for row in csv.DictReader(path.open(encoding="utf-8")):
+        if row["check"] in overrides(out).get(row["student"], {}):
+            continue
+        done = add_override(
+            out, row["student"], row["check"], float(row["points"]), row["reason"], row["by"]
+        )
+        click.echo(f"override: {done.student}, {done.check!r} = {done.points:g} by {done.by}")
+    refresh(out, grader.report)
+
+
 @main.command()
 @click.option("--submission", default=Path("/autograder/submission"), show_default=True,
               type=click.Path(path_type=Path), help="Gradescope's upload directory.")  # fmt: skip
@@ -401,10 +542,13 @@ def demo(out, workers, force):
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where Gradescope reads the results.",
 )
+@click.option("--metadata", default=Path("/autograder/submission_metadata.json"),
+              show_default=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Gradescope's submission metadata (its time, for a late policy).")  # fmt: skip
 @_assignment_option
 @_data_option
 @click.option("--budget", default=None, help="Training budget name (default: the data's).")
-def gradescope(submission, results, assignment, data, budget):
+def gradescope(submission, results, metadata, assignment, data, budget):
     """Grade one Gradescope submission and write Gradescope's results.json.
 
     The upload is graded where it lies, as the student `student`, and nothing in it is
@@ -415,6 +559,7 @@ def gradescope(submission, results, assignment, data, budget):
     Example (in run_autograder):
       grader gradescope --data bundled
     """
+    from grader import course
     from grader.pipeline import GradeRequest
     from grader.pipeline import grade as run_grade
     from grader.report.exports import gradescope_results, write_json
@@ -422,13 +567,25 @@ def gradescope(submission, results, assignment, data, budget):
     if not submission.is_dir():
         raise GraderError(f"{submission} does not exist", "Gradescope mounts the upload there")
     entry = _upload_entry(submission.resolve())  # the operator's path; the upload's not followed
+    times = None
+    if metadata.is_file():
+        try:
+            raw = json.loads(metadata.read_text())["created_at"]
+            created = datetime.datetime.fromisoformat(raw)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise GraderError(
+                f"{metadata}: no usable created_at ({exc})",
+                "Gradescope writes it; pass --metadata to another file",
+            ) from None
+        times = {"student": (created.isoformat(), "gradescope")}
     with tempfile.TemporaryDirectory(prefix="keras-grader-") as tmp:
         request = GradeRequest(
             submissions=[entry], out=Path(tmp) / "out", assignment=assignment, data=data,
-            budget=budget, force=True, names=["student"],
+            budget=budget, force=True, names=["student"], times=times,
         )  # fmt: skip
         outcome = run_grade(request, None, render=None)
-        write_json(results, gradescope_results(outcome.results[0]))
+        shown = course.State.load(outcome.out).apply(outcome.results[0])  # the late policy
+        write_json(results, gradescope_results(shown))
     click.echo(f"wrote {results}")
 
 

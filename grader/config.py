@@ -103,6 +103,67 @@ class Grading:
 
 
 @dataclass(frozen=True)
+class Late:
+    """`[late]`: the late policy (absent: none). A submission later than `due` plus
+    `grace_minutes` loses `penalty_per_day` percent of the maximum score per started day
+    late, at most `max_penalty` percent; one later than `cutoff` (if set) gets no credit.
+    Times are ISO 8601 with a time zone, e.g. "2026-12-08T23:59:00+00:00"."""
+
+    due: str = ""
+    grace_minutes: float = 0.0
+    penalty_per_day: float = 0.0
+    """Percent of the maximum score per started day after the grace period."""
+    max_penalty: float = 100.0
+    """Percent: the most a late submission loses (before `cutoff`)."""
+    cutoff: str = ""
+    """After this time: no credit. Empty: no cutoff."""
+
+    def check(self, where: str) -> None:
+        for key in ("due", "cutoff"):
+            value = getattr(self, key)
+            if key == "due" or value:
+                moment = _moment(value, f"{where}.{key}")
+                _require(moment.tzinfo is not None, where, key, value, "needs a time zone")
+        minutes = self.grace_minutes
+        _require(minutes >= 0, where, "grace_minutes", minutes, "must be >= 0")
+        for key in ("penalty_per_day", "max_penalty"):
+            value = getattr(self, key)
+            _require(0 <= value <= 100, where, key, value, "must be a percent in [0, 100]")
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def load_late(path: str | Path) -> Late:
+    """A late policy of its own file (`grade --late FILE`: the same `[late]` table as
+    assignment.toml's, for one offering of a course), validated."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read the late policy {path}: {exc}",
+                         "a TOML file with a [late] table (docs/course.md)") from None  # fmt: skip
+    table = data.get("late")
+    if not isinstance(table, dict) or set(data) != {"late"}:
+        raise UsageError(f"{path} must hold one [late] table", "see docs/course.md")
+    table = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in table.items()}
+    late = _build(Late, table, f"{path}: late")
+    late.check(f"{path}: late")
+    return late
+
+
+def _moment(value: str, where: str):
+    import datetime
+
+    try:
+        return datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise GraderError(
+            f"{where}: {value!r} is not an ISO 8601 time", 'write e.g. "2026-12-08T23:59:00+00:00"'
+        ) from None
+
+
+@dataclass(frozen=True)
 class Limits:
     """Resource limits of one sandboxed run (phase 1)."""
 
@@ -549,6 +610,8 @@ class AssignmentConfig:
     grading: Grading = field(default_factory=Grading)
     """Scoring settings."""
     limits: Limits = field(default_factory=Limits)
+    late: Late | None = None
+    """`[late]`: the late policy, if the assignment has one."""
     """Sandbox limits."""
     environment: Environment = field(default_factory=Environment)
     """What student code may import (`[environment]`)."""
@@ -728,6 +791,13 @@ def load_config(path: str | Path) -> AssignmentConfig:
         raise GraderError(f"{where}: missing [budget.<name>] tables", "see docs/authoring.md")
     if not isinstance(budgets_raw, dict):
         raise GraderError(f"{where}: budget must be a table of [budget.<name>] tables")
+    late = data.pop("late", None)
+    if late is not None:
+        if not isinstance(late, dict):
+            raise GraderError(f"{where}: late must be a table")
+        # An unquoted TOML time is a datetime: the policy keeps ISO text either way.
+        late = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in late.items()}
+        late = _build(Late, late, f"{where}: late")
     contract = parse_contract(data.pop("contract", None), where)
     functions = {f: m for m, fns in contract.items() for f, _ in fns}
     if "data" not in data:
@@ -768,7 +838,7 @@ def load_config(path: str | Path) -> AssignmentConfig:
     config = _build(AssignmentConfig, {**data, "budgets": {}}, where)
     config = dataclasses.replace(
         config, budgets=FrozenDict(budgets), name=path.parent.name, root=path.parent,
-        contract=contract, data=spec, plan=plan,
+        contract=contract, data=spec, plan=plan, late=late,
     )  # fmt: skip
     unknown = sorted(set(config.parts) - set(config.contract))
     if unknown:
@@ -785,6 +855,8 @@ def load_config(path: str | Path) -> AssignmentConfig:
                 f"{kit_file}: missing {', '.join(missing)}", "rebuild the kit with grader kit"
             )
         config = dataclasses.replace(config, kit=kit, name=str(kit["assignment"]))
+    if config.late is not None:
+        config.late.check(f"{where}: late")
     config.grading.check(f"{where}: grading")
     config.limits.check(f"{where}: limits")
     _require(config.threads >= 1, where, "threads", config.threads, "must be at least 1")

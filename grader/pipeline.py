@@ -9,16 +9,17 @@ grader at any moment loses at most the work in flight.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import datetime
 import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import __version__
+from grader import __version__, course
 from grader.check.artifacts import ArtifactError, read_manifest
 from grader.check.session import SESSION_SIZE, run_checks, start_session
 from grader.config import AssignmentConfig, find_assignment
@@ -92,6 +93,13 @@ class GradeRequest:
     """The entries' names, one per submission, that their ids are made from (default: each
     submission's file name without its suffix); `grader gradescope` grades its upload as
     `student`. Every name is made into a safe, distinct id (`submission.assign_ids`)."""
+    roster: Path | None = None
+    """The class list (grader/course.py): kept in OUT for the dashboard, exports and release."""
+    late: object | None = None
+    """A late policy (`config.Late`) for this grading, in place of the assignment's."""
+    times: Mapping[str, tuple[str, str]] | None = None
+    """Submission times for the late policy: id -> (ISO time, source), from `--times` or
+    Gradescope's metadata; without one, a submission's file times (with a warning)."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +184,15 @@ def grade(
         ) from None
     for stale in [*out.glob(".*.tmp"), *out.glob("*/.*.tmp")]:  # left by a killed run
         stale.unlink(missing_ok=True)
+    if request.roster is not None:
+        course.keep_roster(out, request.roster)
+    if request.late is not None:
+        config = dataclasses.replace(config, late=request.late)
+    course.keep_late(out, config.late.to_json() if config.late is not None else None)
+    if config.late is not None:
+        paths = {e.id: e.path for e in assign_ids(request.submissions, request.names)}
+        for warning in course.record_times(out, paths, request.times):
+            progress.info(warning)
 
     # Safe ids (no class file's name, no control characters, bounded length): OUT/<id>/ is
     # a student's folder, and nothing else in OUT can be.
@@ -265,6 +282,7 @@ def grade(
                     record, student, config, settings, per_check, graded_at, entries[sid].notes
                 )
                 write_student(out, result, key, render)
+                course.record_history(out, result)
             except Exception as exc:  # noqa: BLE001
                 result = _export_failed(record, student, config, settings, graded_at, exc)
                 _write_failed(out, result)
@@ -273,6 +291,11 @@ def grade(
 
     t0 = time.monotonic()
     results = tuple(done[sid] for sid in sorted(done))
+    if request.visibility == "all" and len(results) >= 2:
+        try:  # a flag for a human: whatever goes wrong here never sinks the grading
+            course.write_similarity(out, config, [r.id for r in results], render)
+        except Exception as exc:  # noqa: BLE001
+            progress.info(f"the similarity check could not run: {type(exc).__name__}: {exc}")
     write_class(out, results, render)
     phase_seconds["report"] = time.monotonic() - t0
     progress.close()
@@ -485,13 +508,32 @@ def _write_failed(out: Path, result: SubmissionResult) -> None:
 
 
 def write_student(out: Path, result: SubmissionResult, key: dict, render=None) -> None:
-    """A student's files: Gradescope results.json, details.json (for resume), report.html."""
+    """A student's files: Gradescope results.json, details.json (for resume), report.html.
+
+    details.json keeps the grader's own result; the report and results.json show it with the
+    course's rules applied (grader/course.py: the late policy, the TAs' overrides), so
+    removing an override restores the grader's score."""
+    shown = course.State.load(out).apply(result)
     folder = out / result.id
     if render is not None:
-        atomic_write(folder / "report.html", render.student(result))
-    write_json(folder / "results.json", gradescope_results(result))
+        atomic_write(folder / "report.html", render.student(shown))
+    write_json(folder / "results.json", gradescope_results(shown))
     # details.json last: its presence with a matching key is what makes a rerun skip this one.
     write_json(folder / "details.json", {"resume_key": key, "result": to_dict(result)})
+
+
+def refresh(out: Path, render=None) -> list[SubmissionResult]:
+    """Write every student's report and results.json again, then the class files, from the
+    stored results and the overrides in force (after `grader override`); nothing is graded."""
+    stored = course.load_results(out)
+    state = course.State.load(out)
+    for result in stored:
+        shown = state.apply(result)
+        if render is not None:
+            atomic_write(out / result.id / "report.html", render.student(shown))
+        write_json(out / result.id / "results.json", gradescope_results(shown))
+    write_class(out, stored, render)
+    return stored
 
 
 def write_class(out: Path, results: Sequence[SubmissionResult], render=None) -> None:
@@ -506,10 +548,13 @@ def write_class(out: Path, results: Sequence[SubmissionResult], render=None) -> 
                 f"{out / name} is a folder, so the class file cannot be written there",
                 "an older grader wrote a student's results there: move it out of OUT",
             )
+    state = course.State.load(out)
+    results = [state.apply(r) for r in results]
     atomic_write(out / "grades.csv", grades_csv(results))
     atomic_write(out / "junit.xml", junit_xml(results))
     if render is not None:
-        atomic_write(out / "index.html", render.dashboard(results, summarize(results)))
+        view = course.class_view(out, results)
+        atomic_write(out / "index.html", render.dashboard(results, summarize(results), view))
 
 
 def refuse_out_inside(out: Path, submissions) -> None:

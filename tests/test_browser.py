@@ -56,8 +56,28 @@ def site(tmp_path_factory) -> Path:
         result = from_dict(json.loads((RESULTS.parent / "kinds" / f"{kind}.json").read_text()))
         (out / kind).mkdir()
         (out / kind / "report.html").write_text(grader.report.student(result))
+    _course_dashboard(out, results)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def _course_dashboard(out: Path, results) -> None:
+    """course.html: the dashboard of a course (grader/course.py): a roster whose names
+    include a probe, one student missing, one similar pair, one override."""
+    from grader import course
+
+    (out / "roster.csv").write_text(
+        "id,name,email,section\nalice,Alice L,alice@x.edu,A\n"
+        f'carol,"{PROBES[0]}",carol@x.edu,B\ndora,Dora Absent,dora@x.edu,B\n'
+    )
+    (out / course.SIMILARITY).write_text(json.dumps({
+        "compared": 2, "seconds": 0.1, "flag": 0.7,
+        "pairs": [{"a": "alice", "b": "carol", "score": 0.93, "shared": 40}],
+    }))  # fmt: skip
+    results = [*results, dataclasses.replace(results[0], id="erin", status="crash")]
+    view = course.class_view(out, results)
+    page = grader.report.render.dashboard(results, summarize(results), view)
+    (out / "course.html").write_text(page)
 
 
 @pytest.fixture(scope="session")
@@ -249,4 +269,41 @@ def test_task_kind_reports_draw_what_their_kind_needs(open_page):
     assert "precision" in w.page.inner_text("#rates-classifier")
     assert w.page.locator(".digits img").count() == 0
     w.shot("student-binary")
+    w.assert_clean()
+
+
+def test_the_course_matrix_sorts_and_filters(open_page):
+    """Does the student x check matrix filter rows by status and columns by part, sort by a
+    check, and show the roster's names (a probe among them as text), the missing student and
+    the similar pair?"""
+    w = open_page("course.html")
+    page = w.page
+    rows = "#matrix tbody tr"
+    total = page.locator(rows).count()
+    assert total == page.locator("#students tbody tr").count() > 2
+    visible = lambda: page.eval_on_selector_all(rows, "rs => rs.filter(r => !r.hidden).length")  # noqa: E731
+    statuses = page.eval_on_selector_all(rows, "rs => rs.map(r => r.dataset.status)")
+    other = "crash"
+    assert statuses.count("crash") == 1
+    page.select_option("select[data-filter=status]", other)
+    assert visible() == statuses.count(other) < total
+    page.select_option("select[data-filter=status]", "")
+    assert visible() == total
+    parts = page.eval_on_selector_all(
+        "select[data-filter=part] option", "os => os.map(o => o.value)"
+    )
+    part = parts[1]
+    page.select_option("select[data-filter=part]", part)
+    shown = page.eval_on_selector_all(
+        "#matrix thead th[data-part]", "hs => hs.filter(h => !h.hidden).map(h => h.dataset.part)"
+    )
+    assert shown and set(shown) == {part}
+    page.select_option("select[data-filter=part]", "")
+    page.click("#matrix thead th:nth-child(2) button")
+    assert page.get_attribute("#matrix thead th:nth-child(2)", "aria-sort") == "ascending"
+    text = page.inner_text("body")
+    assert PROBES[0] in text and "Dora Absent" in text and "Alice L" in text
+    assert page.locator("#similarity-link").count() == 1 and "93%" in text
+    assert page.locator("script").count() == 1
+    w.shot("dashboard-course")
     w.assert_clean()

@@ -427,3 +427,55 @@ def test_a_read_only_out_is_one_line_and_a_hint(small_class, tmp_path, tmp_path_
             assert_one_line_error(proc, "cannot write the output folder", "Read-only file system")
     finally:
         subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.mark.slow
+def test_a_course_on_the_graded_class(graded, small_class, tmp_path, tmp_path_factory):
+    """Issue 16 end to end, through the CLI: a TA's override, a regrading with a roster (one
+    student on it with no submission, one submission from no one on it), the history's
+    "changed" flag, the Canvas gradebook, and the release of feedback."""
+    _, original = graded
+    klass, out = tmp_path / "class", tmp_path / "out"
+    shutil.copytree(small_class, klass)
+    shutil.copytree(original, out)
+    env = grader_env(tmp_path_factory)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name,email,section\nalice,Alice L,alice@uni.edu,A\n"
+                      "bob,Bob D,bob@uni.edu,B\nzero,Zoe Ro,zoe@uni.edu,A\n"
+                      "dave,Dave B,dave@uni.edu,B\n")  # fmt: skip
+    title = "MLP layer sequence"
+    proc = run_grader(["override", out, "bob", title, "5", "--reason", "units=512 spelled out",
+                       "--by", "ta-jo"], env, tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    bob = json.loads((out / "bob" / "results.json").read_text())
+    assert next(t for t in bob["tests"] if t["name"] == title)["score"] == 5
+    # zero fixes preprocessing: only zero is graded again; the override survives the rerun.
+    shutil.copyfile(REFERENCE / "preprocessing.py", klass / "zero" / "preprocessing.py")
+    proc = run_grader(["grade", klass, "--out", out, "--budget", "quick", "--roster", roster],
+                      env, tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "alice: unchanged since the last run, kept" in proc.stdout
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO((out / "grades.csv").read_text()))}
+    assert float(rows["bob"]["score"]) == float(bob["score"])
+    history = [json.loads(x) for x in (out / "history.jsonl").read_text().splitlines()]
+    assert [h["id"] for h in history].count("zero") == 2 and len(history) == 5
+    page = (out / "index.html").read_text()
+    assert "changed" in page and "Dave B" in page and "Zoe Ro" in page and 'id="matrix"' in page
+    assert "<code>crash</code>" in page  # a submission from no one on the roster
+    assert 'id="similarity-link"' in page and (out / "similarity.html").is_file()
+    similar = json.loads((out / "similarity.json").read_text())
+    assert all(p["score"] < similar["flag"] for p in similar["pairs"])  # the template only
+    proc = run_grader(["export", out, "--format", "canvas"], env, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    canvas = list(csv.reader(io.StringIO((out / "gradebook-canvas.csv").read_text())))
+    assert canvas[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert ["Dave B", "", "dave", "dave@uni.edu", "B", "0"] in canvas
+    proc = run_grader(["release", out, "--to", tmp_path / "feedback"], env, tmp_path)
+    assert proc.returncode == 0 and "released 4 students" in proc.stdout, proc.stderr
+    assert (tmp_path / "feedback" / "zoe@uni.edu" / "report.html").is_file()
+    assert (tmp_path / "feedback" / "crash" / "results.json").is_file()
+    proc = run_grader(["release", out, "--to", tmp_path / "again", "--only-changed"], env, tmp_path)
+    assert proc.returncode == 0 and "released 0 students" in proc.stdout, proc.stderr
+    args = ["override", out, "bob", "no such check", "1", "--reason", "x"]
+    proc = run_grader(args, env, tmp_path)
+    assert_one_line_error(proc, "no check", code=2)

@@ -118,6 +118,9 @@ def check_results(path: Path) -> dict:
     assert results["score"] == pytest.approx(sum(t["score"] for t in tests))
     assert results["max_score"] == pytest.approx(sum(t["max_score"] for t in tests))
     for test in tests:
+        if "adjustment" in test["tags"]:  # a late penalty: a line of its own, never positive
+            assert test["score"] <= 0 == test["max_score"]
+            continue
         assert 0 <= test["score"] <= test["max_score"]
         assert (test["status"] == "passed") == (test["score"] >= test["max_score"])
     assert any(t["visibility"] == "hidden" for t in tests)
@@ -152,6 +155,42 @@ def test_gradescope_writes_results_in_gradescope_schema(kind, tmp_path, env):
     else:
         assert extra["submission_status"] == "ok"
         assert results["score"] == results["max_score"] > 0
+
+
+@pytest.mark.slow
+def test_gradescope_takes_the_submission_time_from_its_metadata(tmp_path, env):
+    """With a late policy, is the time in Gradescope's submission_metadata.json the one used,
+    and the penalty a test entry of its own (at most what was earned: never below 0)?"""
+    assignment = tmp_path / "mnist"
+    shutil.copytree(REFERENCE, assignment)
+    with open(assignment / "assignment.toml", "a") as f:
+        f.write("\n[late]\ndue = 2026-11-20T23:59:00Z\npenalty_per_day = 10\n")
+    metadata = tmp_path / "submission_metadata.json"
+    metadata.write_text(json.dumps({"created_at": "2026-11-22T10:00:00.123-08:00", "id": 7}))
+    submission = upload("crashing-module", tmp_path / "autograder" / "submission")
+    results_path = tmp_path / "results.json"
+    proc = subprocess.run(
+        [str(GRADER), "gradescope", "--submission", str(submission), "--results",
+         str(results_path), "--budget", "quick", "--metadata", str(metadata),
+         "--assignment", str(assignment)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = check_results(results_path)
+    assert results["extra_data"]["time_source"] == "gradescope"
+    assert results["extra_data"]["submitted_at"] == "2026-11-22T10:00:00.123000-08:00"
+    late = results["tests"][-1]
+    assert late["name"] == "Late penalty" and late["score"] == 0 == results["score"]
+    assert "2 days" in late["output"] or "h late" in late["output"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    proc = subprocess.run(
+        [str(GRADER), "gradescope", "--submission", str(submission), "--results",
+         str(results_path), "--metadata", str(bad)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1 and "no usable created_at" in proc.stderr
 
 
 # --- the autograder zip's scripts -----------------------------------------------------------

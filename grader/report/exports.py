@@ -77,6 +77,14 @@ def gradescope_results(result: SubmissionResult) -> dict:
                 "tags": [check.part, check.name],
             }
         )
+    for adjustment in result.adjustments:  # a line of its own, never inside a check
+        label = "Late penalty" if adjustment.kind == "late" else adjustment.kind
+        output.append(f"{label}: {adjustment.points:g} points ({adjustment.reason})")
+        tests.append({
+            "name": label, "number": str(len(tests) + 1), "score": adjustment.points,
+            "max_score": 0, "status": "failed", "output": adjustment.reason,
+            "visibility": "visible", "tags": ["adjustment", adjustment.kind],
+        })  # fmt: skip
     extra = dict(result.settings)
     extra.update(
         {

@@ -63,17 +63,37 @@ def student(result: SubmissionResult) -> str:
     return render("student.html", script=None, **student_context(result))
 
 
-def dashboard(results: Sequence[SubmissionResult], summary: ClassSummary) -> str:
+def dashboard(
+    results: Sequence[SubmissionResult], summary: ClassSummary, course: dict | None = None
+) -> str:
     """The class dashboard: distribution, pass rates, statuses, sortable student table.
 
     Args:
         results: every graded submission, in display order.
         summary: `grader.report.results.summarize(results)`.
+        course: `grader.course.class_view` (roster names, missing students, changes,
+            overrides, the student x check matrix), if the grading has one.
 
     Returns:
         A self-contained HTML document linking each student to `<id>/report.html`.
     """
-    return render("dashboard.html", script="sort.js", **dashboard_context(results, summary))
+    context = dashboard_context(results, summary)
+    return render("dashboard.html", script="sort.js", course={**NO_COURSE, **(course or {})},
+                  **context)  # fmt: skip
+
+
+NO_COURSE = {
+    "roster": False, "names": {}, "sections": {}, "missing": [], "unknown": [], "changed": {},
+    "columns": [], "rows": [], "parts": [], "statuses": [], "similarity": False, "similar": [],
+    "similar_ids": [],
+}  # fmt: skip
+"""The dashboard of a grading with no course files (`grader.course.class_view`'s keys)."""
+
+
+def similarity(context: dict) -> str:
+    """The similarity page: the class's pairs ranked, the flagged ones side by side
+    (`grader.similarity.page_context`). Student code is escaped like any other text."""
+    return render("similarity.html", script=None, **context)
 
 
 def index(assignments: Sequence[dict]) -> str:

@@ -126,6 +126,19 @@ class Misclassified:
 
 
 @dataclass(frozen=True)
+class Adjustment:
+    """Points added to or taken from the checks' sum, shown on a line of its own (a late
+    penalty), never hidden inside a check."""
+
+    kind: str
+    """`late`."""
+    points: float
+    """Negative for a penalty."""
+    reason: str
+    """One line: e.g. `submitted 2 days 3 h late: -20% of 100 points`."""
+
+
+@dataclass(frozen=True)
 class SubmissionResult:
     """Everything known about one graded submission."""
 
@@ -156,6 +169,8 @@ class SubmissionResult:
     """What the run shows of the student's work where a status of ok would hide it:
     `could not import` (a module of theirs failed to import), `not attempted` (every function
     of theirs that the grader called is still the stub), or empty. See ATTEMPTS."""
+    adjustments: tuple[Adjustment, ...] = ()
+    """Course rules applied after the checks (grader/course.py): a late penalty."""
 
 
 ATTEMPTS = {
@@ -188,8 +203,10 @@ def attempt_of(calls: Mapping) -> tuple[str, str]:
 
 
 def score(result: SubmissionResult) -> float:
-    """Points earned over all checks (hidden ones included)."""
-    return round(sum(c.score for c in result.checks), 4)
+    """Points earned over all checks (hidden ones included), with the adjustments (a late
+    penalty), never below 0."""
+    earned = sum(c.score for c in result.checks) + sum(a.points for a in result.adjustments)
+    return round(max(0.0, earned), 4)
 
 
 def max_score(result: SubmissionResult) -> float:
@@ -294,4 +311,5 @@ def from_dict(d: Mapping) -> SubmissionResult:
         )
         for m in d.get("models", ())
     )
-    return SubmissionResult(**{**d, "checks": checks, "models": models})
+    adjustments = tuple(Adjustment(**a) for a in d.get("adjustments", ()))
+    return SubmissionResult(**{**d, "checks": checks, "models": models, "adjustments": adjustments})

@@ -34,4 +34,23 @@
       });
     });
   });
+  // The matrix's filters: rows by status, columns by part.
+  var matrix = document.getElementById("matrix");
+  if (matrix) {
+    var chosen = { status: "", part: "" };
+    var apply = function () {
+      Array.prototype.forEach.call(matrix.tBodies[0].rows, function (row) {
+        row.hidden = chosen.status !== "" && row.getAttribute("data-status") !== chosen.status;
+      });
+      Array.prototype.forEach.call(matrix.querySelectorAll("[data-part]"), function (cell) {
+        cell.hidden = chosen.part !== "" && cell.getAttribute("data-part") !== chosen.part;
+      });
+    };
+    Array.prototype.forEach.call(document.querySelectorAll("select[data-filter]"), function (s) {
+      s.addEventListener("change", function () {
+        chosen[s.getAttribute("data-filter")] = s.value;
+        apply();
+      });
+    });
+  }
 })();
