@@ -9,8 +9,6 @@ traceback.
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import json
 import os
 import signal
 import sys
@@ -567,17 +565,7 @@ def gradescope(submission, results, metadata, assignment, data, budget):
     if not submission.is_dir():
         raise GraderError(f"{submission} does not exist", "Gradescope mounts the upload there")
     entry = _upload_entry(submission.resolve())  # the operator's path; the upload's not followed
-    times = None
-    if metadata.is_file():
-        try:
-            raw = json.loads(metadata.read_text())["created_at"]
-            created = datetime.datetime.fromisoformat(raw)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise GraderError(
-                f"{metadata}: no usable created_at ({exc})",
-                "Gradescope writes it; pass --metadata to another file",
-            ) from None
-        times = {"student": (created.isoformat(), "gradescope")}
+    times = course.gradescope_times(metadata, "student")
     with tempfile.TemporaryDirectory(prefix="keras-grader-") as tmp:
         request = GradeRequest(
             submissions=[entry], out=Path(tmp) / "out", assignment=assignment, data=data,

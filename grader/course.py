@@ -308,6 +308,24 @@ def read_times(path: Path) -> dict[str, tuple[str, str]]:
     return times
 
 
+def gradescope_times(metadata: Path, sid: str) -> dict[str, tuple[str, str]] | None:
+    """The submission's time from Gradescope's `submission_metadata.json` (its `created_at`),
+    or None where there is no such file (grading outside Gradescope)."""
+    if not Path(metadata).is_file():
+        return None
+    try:
+        raw = json.loads(Path(metadata).read_text())["created_at"]
+        created = datetime.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        if created.tzinfo is None:
+            raise ValueError(f"{raw!r} has no time zone")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise GraderError(
+            f"{metadata}: no usable created_at ({exc})",
+            "Gradescope writes it; pass --metadata to another file",
+        ) from None
+    return {sid: (created.isoformat(), "gradescope")}
+
+
 def _parse_time(text: str, where: str, hint: str) -> datetime.datetime:
     try:
         moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -155,6 +155,7 @@ def test_an_out_inside_the_submission_is_refused(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.full  # the gate does `grader check .` with an old report inside through the kit
 def test_check_dot_in_a_finished_notebook_folder(tmp_path, tmp_path_factory):
     """`cd mnist && grader check .` as the assignment's README says, with an old report left
     in the folder: the notebook is graded (full marks on the visible checks), the terminal

@@ -17,7 +17,7 @@ import pytest
 
 import grader.report
 from grader import course
-from grader.errors import UsageError
+from grader.errors import GraderError, UsageError
 from grader.pipeline import refresh, write_class, write_student
 from grader.report.results import CheckResult, SubmissionResult, score
 
@@ -265,3 +265,15 @@ def test_a_late_policy_is_read(tmp_path):
         f.write("\n[late]\ndue = 2026-12-08T23:59:00Z\npenalty_per_day = 10\n")
     late = load_config(root).late
     assert late.due == "2026-12-08T23:59:00+00:00" and late.penalty_per_day == 10
+
+
+def test_gradescope_metadata_gives_the_time(tmp_path):
+    path = tmp_path / "submission_metadata.json"
+    assert course.gradescope_times(path, "student") is None  # not on Gradescope
+    path.write_text(json.dumps({"created_at": "2026-11-22T10:00:00.123-08:00", "id": 7}))
+    assert course.gradescope_times(path, "student") == {
+        "student": ("2026-11-22T10:00:00.123000-08:00", "gradescope")}  # fmt: skip
+    for bad in ({}, {"created_at": "yesterday"}, {"created_at": "2026-11-22T10:00:00"}):
+        path.write_text(json.dumps(bad))
+        with pytest.raises(GraderError, match="no usable created_at"):
+            course.gradescope_times(path, "student")

@@ -158,6 +158,7 @@ def test_gradescope_writes_results_in_gradescope_schema(kind, tmp_path, env):
 
 
 @pytest.mark.slow
+@pytest.mark.full  # the gate reads the metadata in test_course (a grading of a crash: 30 s)
 def test_gradescope_takes_the_submission_time_from_its_metadata(tmp_path, env):
     """With a late policy, is the time in Gradescope's submission_metadata.json the one used,
     and the penalty a test entry of its own (at most what was earned: never below 0)?"""

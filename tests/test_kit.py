@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_check_in_place import HANDED_OUT, SOLUTION, _finished_notebook
+from test_check_in_place import HANDED_OUT, SOLUTION, _finished_notebook, _old_report_inside
 from test_cli import ROOT, assert_one_line_error, grader_env, run_grader
 
 from grader.config import find_assignment, load_config
@@ -227,18 +227,32 @@ def test_a_fresh_venv_with_only_the_kit_checks_as_the_instructor_does(
     assert "False ['mnist']" in where and str(ROOT) not in where, where
 
     folders = _student_folders(tmp_path / "work")
+    # The notebook as the assignment's README says: `cd mnist && grader check .`, with an
+    # older check's report left inside (never graded, never touched), the report in the cache.
+    _old_report_inside(folders["notebook"])
+    before = sorted(p.relative_to(folders["notebook"]) for p in folders["notebook"].rglob("*"))
+    commands = {
+        name: ([grader, "check", "."], folder) if name == "notebook" else
+        ([grader, "check", str(folder), "--out", str(tmp_path / "kit-out" / name)], home)
+        for name, folder in folders.items()
+    }  # fmt: skip
     runs = {
         name: subprocess.Popen(
-            [grader, "check", str(folder), "--out", str(tmp_path / "kit-out" / name)],
-            cwd=home, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             stdin=subprocess.DEVNULL,
         )  # fmt: skip
-        for name, folder in folders.items()
+        for name, (args, cwd) in commands.items()
     }
     outputs = {name: proc.communicate(timeout=900) for name, proc in runs.items()}
     for name, proc in runs.items():
         assert proc.returncode == 0, (name, outputs[name][1][-3000:])
-    kit_scores = {name: _scores(tmp_path / "kit-out" / name) for name in folders}
+    report = Path(outputs["notebook"][0].split("report: ")[-1].strip())
+    assert report.is_relative_to(home / ".cache" / "keras-grader" / "check"), report
+    assert sorted(p.relative_to(folders["notebook"]) for p in folders["notebook"].rglob("*")) \
+        == before  # fmt: skip
+    outs = {name: tmp_path / "kit-out" / name for name in folders}
+    outs["notebook"] = report.parent.parent
+    kit_scores = {name: _scores(out) for name, out in outs.items()}
 
     # The instructor's `grader check` of the same three (as one class: the same per-student
     # work, one check session), with the reference in this checkout.
