@@ -76,6 +76,24 @@ def test_a_kit_description_without_its_keys_is_refused(tmp_path):
         load_config(kit)
 
 
+def test_the_notebook_loads_the_kit_digits_when_keras_cannot_download():
+    """Does the handed-out notebook's data cell fall back to the check's digits offline
+    (the tutorial's download first), and are those digits the instructor's check split?"""
+    import nbformat
+
+    notebook = nbformat.read(HANDED_OUT / "mnist.ipynb", as_version=4)
+    setup = next(cell.source for cell in notebook.cells if cell.get("id") == "setup")
+    tree = ast.parse(setup)
+    handler = next(node for node in ast.walk(tree) if isinstance(node, ast.Try))
+    assert "keras.datasets.mnist.load_data()" in ast.unparse(handler.body)
+    assert "from grader.kit import load_data" in ast.unparse(handler.handlers[0].body)
+    from grader.kit import load_data as kit_data
+
+    (xa, _), (xb, _) = kit_data("mnist")
+    (xc, _), (xd, _) = grading_split(CONFIG, "bundled", "visible")
+    assert np.array_equal(xa, xc) and np.array_equal(xb, xd)
+
+
 # ---- slow: a real kit, built and installed -----------------------------------------------------
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
@@ -275,6 +293,7 @@ def test_a_fresh_venv_with_only_the_kit_checks_as_the_instructor_does(
     assert "graded the notebook mnist.ipynb" in outputs["notebook"][0]
     assert "neither" in outputs["stubs"][0]
     assert "score on the visible checks:" in outputs["half"][0]
+    assert "[run] 1/1 half: ok" in outputs["half"][0]  # progress while it runs
 
     # The kit checks; it does not grade, nor check another budget or data.
     proc = subprocess.run([grader, "grade", str(tmp_path / "work"), "--out", str(tmp_path / "g")],
@@ -345,3 +364,37 @@ def test_the_finished_notebook_runs_offline_and_checks_itself_inline(tmp_path, t
     assert len(shown) == 1, outputs
     assert re.search(r"mnist\.ipynb: (\d+)/\1</b>", shown[0]), shown[0][:2000]
     assert shown[0].count("<tr>") == 1 + 21  # the header and every visible check
+
+
+@pytest.mark.slow
+@pytest.mark.full  # three kits built and checked: minutes
+@pytest.mark.parametrize("name", ["ibm_lab", "cancer", "diabetes"])
+def test_every_assignment_kit_scores_as_the_instructor_does(name, tmp_path, tmp_path_factory):
+    """Does each assignment's kit (other task kinds: binary, regression, another contract)
+    give the instructor's visible scores, check by check, to the reference's own code? The
+    kit's assignment folder is used in place, as an installed kit's is."""
+    from grader.kit import build_kit
+
+    config = find_assignment(name)
+    os.environ["KERAS_GRADER_CACHE"] = grader_env(tmp_path_factory)["KERAS_GRADER_CACHE"]
+    try:
+        built = build_kit(name, tmp_path / "kit")
+        with zipfile.ZipFile(built.wheel) as zf:
+            zf.extractall(tmp_path / "installed")
+        kit_dir = tmp_path / "installed" / "grader" / "kits" / name
+        assert find_assignment(str(kit_dir)).kit is not None
+        student = tmp_path / "student"
+        student.mkdir()
+        for module in config.modules:
+            shutil.copy(config.root / f"{module}.py", student)
+        scores = {}
+        for who, assignment in (("instructor", name), ("kit", str(kit_dir))):
+            outcome = grade(GradeRequest(
+                submissions=[student], out=tmp_path / who, assignment=assignment,
+                budget="quick", visibility="visible", reports=False,
+            ))  # fmt: skip
+            scores[who] = {c.title: c.score for c in outcome.results[0].checks}
+    finally:
+        os.environ.pop("KERAS_GRADER_CACHE")
+    assert scores["kit"] == scores["instructor"]
+    assert sum(scores["kit"].values()) > 0

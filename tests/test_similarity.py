@@ -64,7 +64,7 @@ def test_the_page_escapes_student_code(tmp_path):
         "pairs": similarity.compare({"a": {"m.py": hostile}, "b": {"m.py": hostile}}),
         "compared": 2, "seconds": 0.1, "code": {"a": {"m.py": hostile}, "b": {"m.py": hostile}},
     }  # fmt: skip
-    page = grader.report.render.similarity(similarity.page_context(result, {}, "T"))
+    page = grader.report.similarity(similarity.page_context(result, {}, "T"))
     assert "<script>alert" not in page and "&lt;/pre&gt;&lt;script&gt;" in page
     assert 'class="match"' in page
 

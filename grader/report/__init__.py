@@ -1,5 +1,6 @@
-"""HTML reports: one per student and a class dashboard, rendered from results only."""
+"""HTML reports: one per student, a class dashboard and a similarity page, rendered from
+results only."""
 
-from grader.report.render import dashboard, student
+from grader.report.render import dashboard, similarity, student
 
-__all__ = ["dashboard", "student"]
+__all__ = ["dashboard", "similarity", "student"]
