@@ -178,25 +178,40 @@ def main() -> None:
 
 def copydetect_compare(klass: dict, template_code: dict, _keep) -> list:
     """The same question asked of copydetect (a maintained winnowing detector, `pip install
-    copydetect`), with its default thresholds and the same template as boilerplate."""
+    copydetect`): its CopyDetector with its default thresholds (noise 25, guarantee 30
+    tokens), each submission one file, the same template as its boilerplate folder."""
     import tempfile
 
-    from copydetect import CodeFingerprint, compare_files
+    from copydetect import CopyDetector
 
     with tempfile.TemporaryDirectory() as tmp:
-        boiler = Path(tmp, "boilerplate.py")
-        boiler.write_text("\n\n".join(template_code.values()))
-        boilerplate = CodeFingerprint(str(boiler), 25, 1, filter=True).hashes
-        prints = {}
+        subs, boiler = Path(tmp, "subs"), Path(tmp, "boilerplate")
+        subs.mkdir()
+        boiler.mkdir()
+        for n, code in enumerate(template_code.values()):
+            Path(boiler, f"t{n}.py").write_text(code)
+        names = {}
         for n, (sid, files) in enumerate(sorted(klass.items())):
-            path = Path(tmp, f"s{n}.py")
+            path = Path(subs, f"s{n:03d}.py")
             path.write_text("\n\n".join(files[name] for name in sorted(files)))
-            prints[sid] = CodeFingerprint(str(path), 25, 1, boilerplate=boilerplate)
+            names[str(path)] = sid
+        detector = CopyDetector(
+            test_dirs=[str(subs)],
+            boilerplate_dirs=[str(boiler)],
+            extensions=["py"],
+            autoopen=False,
+            silent=True,
+            display_t=0.0,
+        )
+        detector.run()
+        files = detector.test_files
+        matrix = detector.similarity_matrix
     pairs = []
-    for (a, fa), (b, fb) in itertools.combinations(sorted(prints.items()), 2):
-        _overlap, (sa, sb), _slices = compare_files(fa, fb)
-        if sa or sb:
-            pairs.append(similarity.Pair(a, b, round(float(max(sa, sb)), 4), 0, {}, {}))
+    for i, j in itertools.combinations(range(len(files)), 2):
+        sa, sb = matrix[i, j] if matrix[i, j][0] != -1 else matrix[j, i]
+        if sa > 0 or sb > 0:
+            pairs.append(similarity.Pair(names[files[i]], names[files[j]],
+                                         round(float(max(sa, sb)), 4), 0, {}, {}))  # fmt: skip
     pairs.sort(key=lambda p: (-p.score, p.a, p.b))
     return pairs
 

@@ -739,12 +739,12 @@ def write_similarity(out: Path, config, ids: Sequence[str], render=None) -> dict
 
     result = similarity.class_similarity(out, config, ids)
     kept = similarity.summary(result)
-    atomic_write(Path(out) / SIMILARITY, json.dumps(kept, indent=1))
-    if render is not None:
+    if render is not None:  # the page first: the dashboard links to it once the json is there
         try:
             names = {sid: s.shown for sid, s in match(roster_of(out), list(ids)).students.items()}
         except GraderError:
             names = {}
         page = similarity.page_context(result, names, config.title)
         atomic_write(Path(out) / "similarity.html", render.similarity(page))
+    atomic_write(Path(out) / SIMILARITY, json.dumps(kept, indent=1))
     return kept

@@ -107,6 +107,7 @@ class GradeOutcome:
     """What a grading run produced."""
 
     results: tuple[SubmissionResult, ...]
+    """As shown (OUT's course rules applied: late policy, overrides)."""
     graded: tuple[str, ...]
     skipped: tuple[str, ...]
     out: Path
@@ -290,7 +291,7 @@ def grade(
             done[sid] = result
 
     t0 = time.monotonic()
-    results = tuple(done[sid] for sid in sorted(done))
+    results = tuple(done[sid] for sid in sorted(done))  # as graded (write_class applies the rest)
     if request.visibility == "all" and len(results) >= 2:
         try:  # a flag for a human: whatever goes wrong here never sinks the grading
             course.write_similarity(out, config, [r.id for r in results], render)
@@ -299,8 +300,9 @@ def grade(
     write_class(out, results, render)
     phase_seconds["report"] = time.monotonic() - t0
     progress.close()
+    state = course.State.load(out)
     return GradeOutcome(
-        results=results,
+        results=tuple(state.apply(r) for r in results),  # as shown: late policy, overrides
         graded=tuple(sorted(records)),
         skipped=tuple(sorted(set(done) - set(records))),
         out=out,
