@@ -212,7 +212,7 @@ def override(out, student, check, points, reason, by, remove):
     if remove == (points is not None):
         raise UsageError("give POINTS, or --remove", "one of them: set or remove an override")
     done = add_override(out, student, check, None if remove else points, reason, by)
-    refresh(out, grader.report)
+    refresh(out, grader.report, only_stale=True)
     if done is None:
         click.echo(f"removed the override of {student}'s {check!r}; reports written again")
     else:
@@ -527,7 +527,7 @@ def _demo_overrides(course: Path, out: Path) -> None:
             out, row["student"], row["check"], float(row["points"]), row["reason"], row["by"]
         )
         click.echo(f"override: {done.student}, {done.check!r} = {done.points:g} by {done.by}")
-    refresh(out, grader.report)
+    refresh(out, grader.report, only_stale=True)
 
 
 @main.command()

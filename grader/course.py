@@ -21,6 +21,7 @@ import csv
 import dataclasses
 import datetime
 import getpass
+import hashlib
 import io
 import json
 import math
@@ -433,6 +434,12 @@ class State:
     @classmethod
     def load(cls, out: Path) -> State:
         return cls(overrides(out), times_of(out), late_of(out))
+
+    def key(self, sid: str) -> str:
+        """What this student's shown result depends on besides their grading."""
+        mine = {k: dataclasses.asdict(o) for k, o in sorted(self.overrides.get(sid, {}).items())}
+        facts = [mine, self.times.get(sid) if self.late else None, self.late]
+        return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
 
     def apply(self, result: SubmissionResult) -> SubmissionResult:
         """The stored (graded) result with the late policy and the overrides applied."""

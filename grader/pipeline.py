@@ -291,6 +291,17 @@ def grade(
             done[sid] = result
 
     t0 = time.monotonic()
+    state = course.State.load(out)
+    for sid in set(done) - set(records):  # kept: their files follow the rules in force
+        try:
+            stamp = json.loads((out / sid / SHOWN_STAMP).read_text())["rules"]
+        except (OSError, ValueError, KeyError, TypeError):
+            stamp = None
+        if stamp != state.key(sid):
+            try:
+                _write_shown(out, done[sid], state, render)
+            except Exception as exc:  # noqa: BLE001 - their grading stands; say so
+                progress.info(f"{sid}: the report could not be written again: {exc}")
     results = tuple(done[sid] for sid in sorted(done))  # as graded (write_class applies the rest)
     if request.visibility == "all" and len(results) >= 2:
         try:  # a flag for a human: whatever goes wrong here never sinks the grading
@@ -515,25 +526,42 @@ def write_student(out: Path, result: SubmissionResult, key: dict, render=None) -
     details.json keeps the grader's own result; the report and results.json show it with the
     course's rules applied (grader/course.py: the late policy, the TAs' overrides), so
     removing an override restores the grader's score."""
-    shown = course.State.load(out).apply(result)
+    _write_shown(out, result, course.State.load(out), render)
+    # details.json last: its presence with a matching key is what makes a rerun skip this one.
+    write_json(out / result.id / "details.json", {"resume_key": key, "result": to_dict(result)})
+
+
+SHOWN_STAMP = "shown.json"
+"""In a student's folder: which course rules their report and results.json were written
+with, so that a rerun rewrites them when a rule changed (a new due date, new times), even for
+a student whose grading was kept."""
+
+
+def _write_shown(out: Path, result: SubmissionResult, state, render) -> None:
+    shown = state.apply(result)
     folder = out / result.id
     if render is not None:
         atomic_write(folder / "report.html", render.student(shown))
     write_json(folder / "results.json", gradescope_results(shown))
-    # details.json last: its presence with a matching key is what makes a rerun skip this one.
-    write_json(folder / "details.json", {"resume_key": key, "result": to_dict(result)})
+    write_json(folder / SHOWN_STAMP, {"rules": state.key(result.id)})
 
 
-def refresh(out: Path, render=None) -> list[SubmissionResult]:
-    """Write every student's report and results.json again, then the class files, from the
-    stored results and the overrides in force (after `grader override`); nothing is graded."""
+def refresh(out: Path, render=None, only_stale: bool = False) -> list[SubmissionResult]:
+    """Write the students' reports and results.json again, then the class files, from the
+    stored results and the course's rules in force (after `grader override`, or a rerun with
+    new times or a new late policy); nothing is graded. `only_stale`: only the students whose
+    files were written under other rules."""
     stored = course.load_results(out)
     state = course.State.load(out)
     for result in stored:
-        shown = state.apply(result)
-        if render is not None:
-            atomic_write(out / result.id / "report.html", render.student(shown))
-        write_json(out / result.id / "results.json", gradescope_results(shown))
+        if only_stale:
+            try:
+                stamp = json.loads((out / result.id / SHOWN_STAMP).read_text())["rules"]
+            except (OSError, ValueError, KeyError, TypeError):
+                stamp = None
+            if stamp == state.key(result.id):
+                continue
+        _write_shown(out, result, state, render)
     write_class(out, stored, render)
     return stored
 

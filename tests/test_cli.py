@@ -451,12 +451,22 @@ def test_a_course_on_the_graded_class(graded, small_class, tmp_path, tmp_path_fa
     assert next(t for t in bob["tests"] if t["name"] == title)["score"] == 5
     # zero fixes preprocessing: only zero is graded again; the override survives the rerun.
     shutil.copyfile(REFERENCE / "preprocessing.py", klass / "zero" / "preprocessing.py")
-    proc = run_grader(["grade", klass, "--out", out, "--budget", "quick", "--roster", roster],
-                      env, tmp_path)  # fmt: skip
+    times, late = tmp_path / "times.csv", tmp_path / "late.toml"
+    times.write_text("id,submitted_at\nalice,2026-11-20T10:00:00Z\nbob,2026-11-21T12:00:00Z\n")
+    late.write_text("[late]\ndue = 2026-11-20T23:59:00Z\npenalty_per_day = 10\n")
+    proc = run_grader(["grade", klass, "--out", out, "--budget", "quick", "--roster", roster,
+                       "--times", times, "--late", late], env, tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "alice: unchanged since the last run, kept" in proc.stdout
+    assert "late policy: no submission time given for 2 submission(s)" in proc.stdout
     rows = {r["id"]: r for r in csv.DictReader(io.StringIO((out / "grades.csv").read_text()))}
-    assert float(rows["bob"]["score"]) == float(bob["score"])
+    # bob: a day late, 10% of the maximum off his (overridden) points, on a line of its own.
+    bob_now = json.loads((out / "bob" / "results.json").read_text())
+    penalty = bob_now["tests"][-1]
+    assert penalty["name"] == "Late penalty" and penalty["score"] == -0.1 * bob["max_score"]
+    assert float(rows["bob"]["score"]) == bob["score"] + penalty["score"] == bob_now["score"]
+    alice = json.loads((out / "alice" / "results.json").read_text())
+    assert alice["tests"][-1]["name"] != "Late penalty"  # on time
     history = [json.loads(x) for x in (out / "history.jsonl").read_text().splitlines()]
     assert [h["id"] for h in history].count("zero") == 2 and len(history) == 5
     page = (out / "index.html").read_text()

@@ -231,6 +231,9 @@ def normalised(path: Path, out: Path):
         text = text.replace(root, "OUT")
     if path.suffix == ".json":
         return _normalise_json(json.loads(text))
+    if path.suffix == ".jsonl":  # the history: one line per grading, in the order they ended
+        return sorted(json.dumps(_normalise_json(json.loads(line)), sort_keys=True)
+                      for line in text.splitlines())  # fmt: skip
     if path.suffix == ".xml":
         return re.sub(r'time="[\d.]+"', 'time="T"', text)
     if path.suffix == ".html":
