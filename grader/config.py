@@ -110,7 +110,9 @@ class Late:
     Times are ISO 8601 with a time zone, e.g. "2026-12-08T23:59:00+00:00"."""
 
     due: str = ""
+    """When the assignment is due (ISO 8601 with a time zone)."""
     grace_minutes: float = 0.0
+    """Minutes after `due` that still count as on time."""
     penalty_per_day: float = 0.0
     """Percent of the maximum score per started day after the grace period."""
     max_penalty: float = 100.0
