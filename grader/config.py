@@ -612,9 +612,9 @@ class AssignmentConfig:
     grading: Grading = field(default_factory=Grading)
     """Scoring settings."""
     limits: Limits = field(default_factory=Limits)
+    """Sandbox limits."""
     late: Late | None = None
     """`[late]`: the late policy, if the assignment has one."""
-    """Sandbox limits."""
     environment: Environment = field(default_factory=Environment)
     """What student code may import (`[environment]`)."""
     contract: dict = field(default_factory=dict)
