@@ -127,7 +127,10 @@ class Late:
                 moment = _moment(value, f"{where}.{key}")
                 _require(moment.tzinfo is not None, where, key, value, "needs a time zone")
         minutes = self.grace_minutes
-        _require(minutes >= 0, where, "grace_minutes", minutes, "must be >= 0")
+        _require(0 <= minutes <= 525_600, where, "grace_minutes", minutes, "must be 0 to a year")
+        if self.cutoff:
+            due, cutoff = _moment(self.due, where), _moment(self.cutoff, where)
+            _require(cutoff >= due, where, "cutoff", self.cutoff, "must not be before due")
         for key in ("penalty_per_day", "max_penalty"):
             value = getattr(self, key)
             _require(0 <= value <= 100, where, key, value, "must be a percent in [0, 100]")

@@ -27,7 +27,6 @@ import json
 import math
 import os
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +49,7 @@ SIMILARITY = "similarity.json"
 OVERRIDES = "overrides.jsonl"
 HISTORY = "history.jsonl"
 TIMES = "times.json"
+CLASS = "class.json"
 LATE = "late.json"
 RELEASES = "releases"
 ROSTER_COLUMNS = ("id", "name", "email", "section")
@@ -84,7 +84,10 @@ def load_roster(path: Path) -> dict[str, Student]:
         raise UsageError(f"no roster at {path}", hint) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read the roster {path}: {exc}", hint) from None
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise UsageError(f"the roster {path} is not a readable CSV: {exc}", hint) from None
     if not rows:
         raise UsageError(f"the roster {path} is empty", hint)
     header = [h.strip().lower() for h in rows[0]]
@@ -137,15 +140,13 @@ class Matched:
 
 def match(roster: Mapping[str, Student], ids: Sequence[str]) -> Matched:
     """Submission ids to students: the roster's id as the submission's name, or made into
-    the same safe id the grader makes of a file name."""
+    the same safe id the grader makes of a file name. Never by email: a student could name a
+    submission after another's address."""
     from grader.run.submission import safe_id
 
-    by_id: dict[str, Student] = {}
-    for student in roster.values():
-        by_id.setdefault(student.id, student)
-        by_id.setdefault(safe_id(student.id), student)
-        if student.email:
-            by_id.setdefault(student.email.lower(), student)
+    by_id: dict[str, Student] = {s.id: s for s in roster.values()}
+    for student in roster.values():  # the id the grader makes of a file named like the roster's
+        by_id.setdefault(safe_id(student.id)[0], student)
     matched = {sid: by_id[sid] for sid in ids if sid in by_id}
     if not roster:
         return Matched({}, (), ())
@@ -187,6 +188,8 @@ def _events(out: Path) -> list[dict]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraderError(f"cannot read {path}: {exc}", "it must be the override log") from None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -194,6 +197,12 @@ def _events(out: Path) -> list[dict]:
             event = json.loads(line)
             if not isinstance(event, dict) or event.get("op") not in ("set", "remove"):
                 raise ValueError("not an override event")
+            if event["op"] == "set":
+                points = event.get("points")
+                if isinstance(points, bool) or not isinstance(points, int | float):
+                    raise ValueError(f"points {points!r} is not a number")
+                if not math.isfinite(points):
+                    raise ValueError(f"points {points!r} is not finite")
         except ValueError as exc:
             raise GraderError(
                 f"{path}, line {number}: {exc}", "fix or remove that line (the log is plain JSON)"
@@ -297,7 +306,7 @@ def read_times(path: Path) -> dict[str, tuple[str, str]]:
     hint = "a CSV with a header row: id,submitted_at (e.g. 2026-12-08T23:59:00+00:00)"
     try:
         rows = list(csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8-sig"))))
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(f"cannot read the times {path}: {exc}", hint) from None
     times = {}
     for number, row in enumerate(rows, 2):
@@ -405,14 +414,10 @@ def late_penalty(policy: Mapping, submitted: str, available: float) -> Adjustmen
     return Adjustment("late", points, f"submitted {at.isoformat()}, {shown} late: {why}")
 
 
-def keep_late(out: Path, policy: Mapping | None) -> None:
-    """The late policy of the latest grading, for every student of OUT (the unchanged ones
-    too: a new due date applies to all)."""
-    path = Path(out) / LATE
-    if policy is None:
-        path.unlink(missing_ok=True)
-    else:
-        atomic_write(path, json.dumps(dict(policy), indent=1))
+def keep_late(out: Path, policy: Mapping) -> None:
+    """The late policy for every student of OUT (the kept ones too: a new due date applies
+    to all). It stays until another replaces it: a rerun without `--late` keeps it."""
+    atomic_write(Path(out) / LATE, json.dumps(dict(policy), indent=1))
 
 
 def late_of(out: Path) -> dict | None:
@@ -473,10 +478,23 @@ def load_result(out: Path, student: str) -> SubmissionResult:
         raise GraderError(f"{path} cannot be read: {exc}", "grade that student again") from None
 
 
+def keep_class(out: Path, ids: Sequence[str]) -> None:
+    """The ids of the latest grading: the class that exports, release and refresh work on
+    (a folder left by a submission since removed is not part of it)."""
+    atomic_write(Path(out) / CLASS, json.dumps(sorted(ids)))
+
+
 def load_results(out: Path) -> list[SubmissionResult]:
-    """Every student's stored result in OUT (as graded, before overrides)."""
+    """Every student's stored result in OUT (as graded, before overrides): the latest
+    grading's class where it was recorded."""
+    try:
+        members = set(json.loads((Path(out) / CLASS).read_text()))
+    except (OSError, ValueError, TypeError):
+        members = None
     results = []
     for path in sorted(Path(out).glob("[!.]*/details.json")):
+        if members is not None and path.parent.name not in members:
+            continue
         try:
             results.append(from_dict(json.loads(path.read_text())["result"]))
         except (OSError, ValueError, KeyError, TypeError):
@@ -501,7 +519,7 @@ def history(out: Path) -> dict[str, list[dict]]:
     found: dict[str, list[dict]] = {}
     try:
         lines = (Path(out) / HISTORY).read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
+    except (OSError, UnicodeDecodeError):
         return {}
     for line in lines:
         try:
@@ -615,8 +633,13 @@ def release(out: Path, to: Path, only_changed: bool = False) -> dict:
     from grader.report import render
 
     out, to = Path(out), Path(to)
-    if to.resolve() == out.resolve() or out.resolve() in to.resolve().parents:
-        raise UsageError("--to must lie outside OUT", "release into a folder of its own")
+    inside = to.resolve() == out.resolve() or out.resolve() in to.resolve().parents
+    if inside or to.resolve() in out.resolve().parents:
+        raise UsageError(
+            "--to must lie outside OUT, and OUT outside --to", "release into a folder of its own"
+        )
+    if to.exists() and not to.is_dir():
+        raise UsageError(f"--to {to} is a file", "give a folder (it is made if missing)")
     state = State.load(out)
     results = [state.apply(r) for r in load_results(out)]
     if not results:
@@ -628,15 +651,15 @@ def release(out: Path, to: Path, only_changed: bool = False) -> dict:
     except (OSError, ValueError, KeyError):
         last = {}
     to.mkdir(parents=True, exist_ok=True)
-    released, names = [], set()
+    released, names = [], {"manifest.json"}
     for result in results:
         if only_changed and last.get(result.id) == score(result):
             continue
         student = matched.students.get(result.id)
         name = _folder_name(student.email if student and student.email else result.id, names)
-        folder = to / name
-        if folder.exists():
-            shutil.rmtree(folder)
+        folder = to / name  # its two files are replaced; nothing else there is deleted
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"{folder} is a file", "release into an empty folder")
         shown = dataclasses.replace(result, checks=tuple(redact_hidden(c) for c in result.checks))
         atomic_write(folder / "report.html", render.student(result))
         atomic_write(folder / "results.json", json.dumps(gradescope_results(shown), indent=2))

@@ -169,6 +169,7 @@ def _visible_checks(checks_dir: Path) -> tuple[dict[str, str], list[str]]:
     for path in sorted(checks_dir.glob("*.py")):
         text = path.read_text(encoding="utf-8")
         kept, cut = strip_hidden(text, path.name)
+        refuse_hidden_left(kept, path.name)
         files[path.name] = kept
         hidden += cut
     return files, hidden
@@ -202,6 +203,29 @@ def strip_hidden(source: str, where: str = "<checks>") -> tuple[str, list[str]]:
     for start, end, _name in sorted(cut, reverse=True):
         del lines[start - 1 : end]
     return "".join(lines), [name for _s, _e, name in cut]
+
+
+def refuse_hidden_left(source: str, where: str) -> None:
+    """After `strip_hidden`: refuse a check file in which anything could still declare a
+    hidden check (a method of a test class, `**` keywords, a marker kept in a name, the word
+    "hidden" anywhere in code): a kit ships what it can tell is visible, nothing else."""
+    for node in ast.walk(ast.parse(source)):
+        what = None
+        if isinstance(node, ast.Constant) and node.value == "hidden":
+            what = 'the string "hidden"'
+        elif isinstance(node, ast.Call) and any(k.arg is None for k in node.keywords):
+            what = "a call with ** keywords"
+        elif isinstance(node, ast.keyword) and node.arg == "visibility" and not (
+            isinstance(node.value, ast.Constant) and node.value.value == "visible"
+        ):
+            what = "a visibility that is not visible"
+        if what:
+            raise KitError(
+                f"{where}, line {getattr(node, 'lineno', '?')}: {what} is left after the "
+                "hidden checks were cut",
+                'declare each check with its own @pytest.mark.check(..., visibility="...") '
+                "on a top-level function",
+            )
 
 
 def _count_checks(source: str) -> int:
@@ -320,7 +344,14 @@ def _write_wheel(root: Path, out: Path, name: str) -> Path:
     local = re.sub(r"[^a-z0-9]+", ".", name.lower()).strip(".") or "kit"
     version = f"{__version__}+kit.{local}"
     dist = f"keras_grader-{version}"
-    requires = [r for r in (metadata.requires("keras-grader") or []) if "extra ==" not in r]
+    try:
+        requires = metadata.requires("keras-grader") or []
+    except metadata.PackageNotFoundError:  # a checkout run without installing: its pyproject
+        import tomllib
+
+        pyproject = PACKAGE_DIR.parent / "pyproject.toml"
+        requires = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    requires = [r for r in requires if "extra ==" not in r]
     meta = [
         "Metadata-Version: 2.1", "Name: keras-grader", f"Version: {version}",
         f"Summary: keras-grader check kit for {name} (visible checks only)",

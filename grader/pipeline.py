@@ -189,8 +189,8 @@ def grade(
         course.keep_roster(out, request.roster)
     if request.late is not None:
         config = dataclasses.replace(config, late=request.late)
-    course.keep_late(out, config.late.to_json() if config.late is not None else None)
-    if config.late is not None:
+    if config.late is not None and request.visibility == "all":  # a check has no deadline
+        course.keep_late(out, config.late.to_json())
         paths = {e.id: e.path for e in assign_ids(request.submissions, request.names)}
         for warning in course.record_times(out, paths, request.times):
             progress.info(warning)
@@ -303,6 +303,7 @@ def grade(
             except Exception as exc:  # noqa: BLE001 - their grading stands; say so
                 progress.info(f"{sid}: the report could not be written again: {exc}")
     results = tuple(done[sid] for sid in sorted(done))  # as graded (write_class applies the rest)
+    course.keep_class(out, list(done))
     if request.visibility == "all" and len(results) >= 2:
         try:  # a flag for a human: whatever goes wrong here never sinks the grading
             course.write_similarity(out, config, [r.id for r in results], render)

@@ -113,7 +113,7 @@ def _number(text: str) -> str:
     try:
         value = float(int(text, 0)) if text.isalnum() and "e" not in text.lower() else float(text)
         return repr(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # `1` followed by 400 zeros: itself
         return text
 
 

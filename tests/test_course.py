@@ -242,6 +242,8 @@ def test_a_late_penalty_is_a_line_of_its_own(out, tmp_path):
         ('due = "2026-12-08T23:59:00"', "needs a time zone"),
         ('due = 2026-12-08T23:59:00Z\npenalty_per_day = 150', "percent"),
         ('due = 2026-12-08T23:59:00Z\nlate_days = 2', "unknown key 'late_days'"),
+        ('due = 2026-12-08T23:59:00Z\ngrace_minutes = inf', "0 to a year"),
+        ('due = 2026-12-08T23:59:00Z\ncutoff = 2026-12-01T00:00:00Z', "not be before due"),
     ],
 )
 def test_a_bad_late_policy_is_refused(tmp_path, table, needle):
@@ -277,3 +279,33 @@ def test_gradescope_metadata_gives_the_time(tmp_path):
         path.write_text(json.dumps(bad))
         with pytest.raises(GraderError, match="no usable created_at"):
             course.gradescope_times(path, "student")
+
+
+def test_course_files_are_no_student_id_and_release_deletes_nothing_of_its_own(out, tmp_path):
+    from grader.run.submission import safe_id
+
+    for name in ("overrides.jsonl", "history.jsonl", "late.json", "similarity.html",
+                 "roster.csv", "manifest.json", "class.json"):  # fmt: skip
+        assert safe_id(name)[0] == name + "_"
+    feedback = tmp_path / "feedback"
+    (feedback / "alice@uni.edu").mkdir(parents=True)
+    (feedback / "alice@uni.edu" / "mine.txt").write_text("kept")
+    course.release(out, feedback)
+    assert (feedback / "alice@uni.edu" / "mine.txt").read_text() == "kept"
+    with pytest.raises(UsageError, match="OUT outside --to"):
+        course.release(out, out.parent)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="is a file"):
+        course.release(out, tmp_path / "file")
+
+
+def test_a_submission_named_after_an_email_is_not_that_student(out):
+    roster = course.roster_of(out)
+    matched = course.match(roster, ["alice", "bob@uni.edu"])
+    assert "bob@uni.edu" not in matched.students and matched.unknown == ("bob@uni.edu",)
+
+
+def test_a_broken_override_log_is_one_line(out):
+    (out / course.OVERRIDES).write_text('{"op": "set", "student": "bob", "check": "x"}\n')
+    with pytest.raises(GraderError, match="line 1: points None is not a number"):
+        course.overrides(out)

@@ -68,6 +68,27 @@ def test_hidden_checks_are_cut_with_their_decorators():
         strip_hidden("@pytest.mark.check(points=1, title='t', visibility=V)\ndef test_v(): pass\n")
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        'class TestX:\n    @pytest.mark.check(points=1, title="t", visibility="hidden")\n'
+        "    def test_a(self):\n        pass\n",
+        'H = dict(visibility="hidden")\n\n\n@pytest.mark.check(points=1, title="t", **H)\n'
+        "def test_a():\n    pass\n",
+        'hidden = pytest.mark.check(points=1, title="t", visibility="hidden")\n\n\n@hidden\n'
+        "def test_a():\n    pass\n",
+    ],
+    ids=["method", "kwargs", "alias"],
+)
+def test_a_hidden_check_the_cut_cannot_see_refuses_the_kit(source):
+    from grader.kit import refuse_hidden_left
+
+    kept, cut = strip_hidden(source)
+    assert cut == []
+    with pytest.raises(KitError, match="left after the hidden checks were cut"):
+        refuse_hidden_left(kept, "test_x.py")
+
+
 def test_a_kit_description_without_its_keys_is_refused(tmp_path):
     kit = tmp_path / "mnist"
     shutil.copytree(CONFIG.root, kit, ignore=shutil.ignore_patterns("*.py", "data"))

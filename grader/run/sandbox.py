@@ -178,9 +178,10 @@ def python_sources() -> PythonSources:
     executable = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
     stdlib = os.path.realpath(sysconfig.get_path("stdlib"))
     site_dirs: list[str] = []
-    # The interpreter's site dirs, then any other site-packages folder on sys.path (a venv
-    # layered on another one's packages with a .pth line, as a check kit's test does).
-    extra = [p for p in sys.path if os.path.basename(p) in ("site-packages", "dist-packages")]
+    # The interpreter's site dirs, then a site-packages folder that a .pth line of one of
+    # them adds (a venv layered on another one's packages, as the check kit's test does);
+    # not PYTHONPATH's or the user's site, which would widen what student code may import.
+    extra = _pth_site_dirs(site.getsitepackages())
     for path in [*site.getsitepackages(), *extra]:
         real = os.path.realpath(path)
         if os.path.isdir(real) and real not in site_dirs and real != stdlib:
@@ -192,6 +193,30 @@ def python_sources() -> PythonSources:
         if name and os.path.isfile(candidate):
             libpython = os.path.abspath(candidate)
     return PythonSources(version, executable, stdlib, tuple(site_dirs), libpython)
+
+
+def _pth_site_dirs(site_dirs) -> list[str]:
+    """site-packages folders named by a plain path line of a .pth file in `site_dirs`."""
+    found = []
+    for site_dir in site_dirs:
+        try:
+            names = sorted(n for n in os.listdir(site_dir) if n.endswith(".pth"))
+        except OSError:
+            continue
+        for name in names:
+            try:
+                with open(os.path.join(site_dir, name), encoding="utf-8", errors="replace") as f:
+                    lines = f.read(1 << 16).splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                line = line.strip()
+                if not line or line.startswith(("#", "import")):
+                    continue
+                path = os.path.join(site_dir, line)
+                if os.path.basename(path.rstrip(os.sep)) in ("site-packages", "dist-packages"):
+                    found.append(path)
+    return found
 
 
 def _dist_name(name: str) -> str | None:

@@ -83,8 +83,12 @@ MAX_ID_BYTES = 200
 names from it (`.<id>.check.XXXXXXXX`, `.<id>.replaced.<pid>`) that must stay within the
 255 bytes a file name may have."""
 RESERVED_IDS = frozenset(
-    {"grades.csv", "junit.xml", "index.html", "results.json", "details.json", "report.html"}
-)
+    {"grades.csv", "junit.xml", "index.html", "results.json", "details.json", "report.html",
+     # the course's files (grader/course.py) and what `grader export` and `release` write
+     "roster.csv", "overrides.jsonl", "history.jsonl", "times.json", "late.json",
+     "similarity.json", "similarity.html", "releases", "shown.json", "manifest.json", "class.json",
+     "gradebook-canvas.csv", "gradebook-moodle.csv", "gradebook-csv.csv"}
+)  # fmt: skip
 """Names of the files the grader writes in OUT and in a student's folder: no id equals one
 of them (compared case-insensitively, for case-insensitive file systems), and no id starts
 with `.` (OUT/.work, temporary files), so a student's folder OUT/<id>/ never takes the place
