@@ -201,8 +201,8 @@ def override(out, student, check, points, reason, by, remove):
 
     \b
     Example:
-      grader override out/ alice "MLP compile settings" 3 --reason "RMSprop(0.001) is the default"
-      grader override out/ alice "MLP compile settings" --remove --reason "mistake"
+      grader override out/ alice "Output layer" 3 --reason "the same layer, spelled otherwise"
+      grader override out/ alice "Output layer" --remove --reason "given by mistake"
     """
     import grader.report
     from grader.course import add_override

@@ -117,9 +117,10 @@ def test_dashboard_golden(results, update_goldens):
 
 
 def test_public_api_is_what_the_pipeline_calls():
-    """Does grader.report expose exactly student() and dashboard()?"""
-    assert sorted(grader.report.__all__) == ["dashboard", "student"]
-    assert callable(grader.report.student) and callable(grader.report.dashboard)
+    """Does grader.report expose exactly student(), dashboard() and similarity(), the three
+    pages the pipeline writes?"""
+    assert sorted(grader.report.__all__) == ["dashboard", "similarity", "student"]
+    assert all(callable(getattr(grader.report, name)) for name in grader.report.__all__)
 
 
 def hostile() -> SubmissionResult:

@@ -155,6 +155,10 @@ def assert_complete(out: Path) -> None:
         text = path.read_text()
         if path.suffix == ".json":
             json.loads(text)
+        elif path.suffix == ".jsonl":  # the history: whole lines only
+            assert text.endswith("\n"), f"{path} is cut short"
+            for line in text.splitlines():
+                json.loads(line)
         elif path.suffix == ".html":
             assert text.rstrip().endswith("</html>"), f"{path} is cut short"
         elif path.suffix == ".csv":
