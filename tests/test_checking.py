@@ -42,6 +42,7 @@ def reference(tmp_path_factory) -> RunView:
     )
 
 
+@pytest.mark.full  # 20 s (two reference runs rebuilt); the gate's checks use infer throughout
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 def test_infer_matches_predict(reference, kind):
     """Does the eager call give predict's outputs (to float rounding) and the same classes,
