@@ -27,7 +27,7 @@ demo: $(STAMP)
 # pytest over the tests that match the marker expression $(1); its exit 5 (no tests ran) is a
 # failure.
 define pytest_marked
-	@$(PY) -m pytest -m "$(1)" $(PYTEST_ARGS); rc=$$?; \
+	@$(PY) -m pytest -m "$(1)" --durations=25 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 endef
 

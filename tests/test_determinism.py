@@ -16,7 +16,9 @@ import pytest
 from grader.pipeline import GradeRequest, grade
 from grader.report.results import max_score, score
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.full]
+"""Two gradings of a class (44 s): in the complete tier; the gate's determinism is
+test_reference's (the reference's runs identical) and the known answers' exact scores."""
 
 KNOWN = Path(__file__).resolve().parent / "known_answers"
 SUBMISSIONS = (KNOWN / "units_256",)

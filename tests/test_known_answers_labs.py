@@ -196,13 +196,22 @@ def test_reports_show_each_kind(graded):
     """Does the binary report hold a 2x2 confusion matrix with precision and recall, and the
     regression report a scatter plot with its diagonal, residuals and MAE/RMSE beside the
     reference's, and neither an image grid?"""
-    cancer = graded["cancer"]["reference_copy"].models[0]
+    # The reference copies where this session graded them (the complete tier), else the
+    # gate's mutants: the report's shape is the same; only the copies equal the reference.
+    ours = "reference_copy"
+    cancer_case = ours if ours in graded["cancer"] else "refit_on_each_split"
+    cancer = graded["cancer"][cancer_case].models[0]
     assert cancer.task == "binary" and len(cancer.confusion) == 2
     assert sum(map(sum, cancer.confusion)) == 114
     assert set(cancer.rates) == {"precision", "recall"}
-    assert cancer.test_accuracy == cancer.reference_accuracy
-    diabetes = graded["diabetes"]["reference_copy"].models[0]
+    assert cancer.reference_accuracy is not None
+    if cancer_case == "reference_copy":
+        assert cancer.test_accuracy == cancer.reference_accuracy
+    diabetes_case = ours if ours in graded["diabetes"] else "sigmoid_output"
+    diabetes = graded["diabetes"][diabetes_case].models[0]
     assert diabetes.task == "regression" and diabetes.test_accuracy is None
     assert len(diabetes.residuals) == 88 and diabetes.points
-    assert diabetes.errors["mae"] == pytest.approx(diabetes.errors["reference_mae"])
+    assert diabetes.errors["reference_mae"] is not None
+    if diabetes_case == "reference_copy":
+        assert diabetes.errors["mae"] == pytest.approx(diabetes.errors["reference_mae"])
     assert diabetes.errors["rmse"] >= diabetes.errors["mae"]
