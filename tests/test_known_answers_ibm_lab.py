@@ -114,9 +114,10 @@ CASES: dict[str, Expected] = {
 }
 
 
-REPRESENTATIVE = ("reference_copy", "lab_port")
-"""The cases CI's gate (`make test`) grades: the reference and a port of the lab's own code;
-`make test-all` grades every case (the `.keras`-only save's clear partial among them)."""
+REPRESENTATIVE = ("reference_copy", "lab_port", "keras_only")
+"""The cases CI's gate (`make test`) grades: the reference, a port of the lab's own code, and
+the `.keras`-only save's clear partial (its own test reads it); `make test-all` grades every
+case."""
 
 
 @pytest.fixture(scope="module")
