@@ -555,17 +555,7 @@ def gradebook(out: Path, fmt: str, roster: Mapping[str, Student] | None = None) 
     title = str(results[0].settings.get("title") or results[0].assignment)
     top = max(max_score(r) for r in results)
     buffer = io.StringIO()
-    plain = csv.writer(buffer, lineterminator="\n")
-
-    class _Safe:  # no cell a spreadsheet would run as a formula (ids come from students)
-        @staticmethod
-        def writerow(cells):
-            plain.writerow([
-                _csv_safe(c) if isinstance(c, str) and not isinstance(c, _Number) else c
-                for c in cells
-            ])  # fmt: skip
-
-    writer = _Safe()
+    writer = _SafeWriter(buffer)
     rows = [(matched.students.get(r.id), r) for r in results]
     rows += [(s, None) for s in matched.missing]
     if fmt == "canvas":
@@ -610,6 +600,18 @@ def gradebook(out: Path, fmt: str, roster: Mapping[str, Student] | None = None) 
                 len(result.settings.get("overrides", ())) if result else 0,
             ])  # fmt: skip
     return buffer.getvalue()
+
+
+class _SafeWriter:
+    """csv.writer whose text cells no spreadsheet runs as a formula (ids come from students);
+    numbers the gradebook made itself (`_num`) are written as they are."""
+
+    def __init__(self, buffer: io.StringIO) -> None:
+        self._writer = csv.writer(buffer, lineterminator="\n")
+
+    def writerow(self, cells) -> None:
+        guard = [isinstance(c, str) and not isinstance(c, _Number) for c in cells]
+        self._writer.writerow([_csv_safe(c) if g else c for c, g in zip(cells, guard, strict=True)])
 
 
 class _Number(str):

@@ -189,15 +189,14 @@ def grade(
         course.keep_roster(out, request.roster)
     if request.late is not None:
         config = dataclasses.replace(config, late=request.late)
-    if config.late is not None and request.visibility == "all":  # a check has no deadline
-        course.keep_late(out, config.late.to_json())
-        paths = {e.id: e.path for e in assign_ids(request.submissions, request.names)}
-        for warning in course.record_times(out, paths, request.times):
-            progress.info(warning)
-
     # Safe ids (no class file's name, no control characters, bounded length): OUT/<id>/ is
     # a student's folder, and nothing else in OUT can be.
     entries = {e.id: e for e in assign_ids(request.submissions, request.names)}
+    if config.late is not None and request.visibility == "all":  # a check has no deadline
+        course.keep_late(out, config.late.to_json())
+        paths = {sid: entry.path for sid, entry in entries.items()}
+        for warning in course.record_times(out, paths, request.times):
+            progress.info(warning)
     done: dict[str, SubmissionResult] = {}
     pending: dict[str, tuple[Path, str]] = {}
     for sid, entry in entries.items():
