@@ -395,8 +395,9 @@ def load_data(assignment: str):
 
 
 @dataclass(frozen=True)
-class CheckResult:
-    """What `check()` shows in the notebook (its `_repr_html_`), and its numbers."""
+class InlineCheck:
+    """What `check()` shows in the notebook (its `_repr_html_`), and its numbers (not
+    grader.report.results.CheckResult: one whole check of a saved file)."""
 
     path: str
     score: float
@@ -436,7 +437,7 @@ class CheckResult:
         return "\n".join(lines)
 
 
-def check(path: str | os.PathLike = ".", assignment: str | None = None) -> CheckResult:
+def check(path: str | os.PathLike = ".", assignment: str | None = None) -> InlineCheck:
     """Check the saved file or folder at `path` with the visible checks, as `grader check`
     does (in a process of its own: the notebook's state is never touched), and return the
     result, which a notebook shows as a table. Save the notebook first."""
@@ -454,7 +455,7 @@ def check(path: str | os.PathLike = ".", assignment: str | None = None) -> Check
     results = found[0] if len(found) == 1 else out / "results.json"
     if proc.returncode != 0 or not results.is_file():
         lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-        return CheckResult(str(target), 0.0, 0.0, "error", (), str(out), lines[-1] if lines else
+        return InlineCheck(str(target), 0.0, 0.0, "error", (), str(out), lines[-1] if lines else
                            f"grader check exited with {proc.returncode}")  # fmt: skip
     data = json.loads(results.read_text())
     checks = tuple(
@@ -466,7 +467,7 @@ def check(path: str | os.PathLike = ".", assignment: str | None = None) -> Check
         }
         for t in data.get("tests", [])
     )
-    return CheckResult(
+    return InlineCheck(
         str(target), float(data.get("score", 0)), sum(c["max_score"] for c in checks),
         str(data.get("extra_data", {}).get("status", "ok")), checks,
         str(results.with_name("report.html")),

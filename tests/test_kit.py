@@ -419,3 +419,16 @@ def test_every_assignment_kit_scores_as_the_instructor_does(name, tmp_path, tmp_
         os.environ.pop("KERAS_GRADER_CACHE")
     assert scores["kit"] == scores["instructor"]
     assert sum(scores["kit"].values()) > 0
+
+
+def test_the_inline_result_escapes_feedback_and_reports_errors():
+    """Does the notebook's table escape what a student's code put in the feedback, and does a
+    check that could not run show its one line instead of a table?"""
+    from grader.kit import InlineCheck
+
+    shown = InlineCheck("mnist.ipynb", 1, 2, "ok", (
+        {"title": "t", "score": 1.0, "max_score": 2.0, "feedback": "<script>x</script>"},), "r")
+    page = shown._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;" in page and "1/2" in page
+    failed = InlineCheck("mnist.ipynb", 0, 0, "error", (), "r", "error: nothing to grade")
+    assert "nothing to grade" in failed._repr_html_() and "<table" not in failed._repr_html_()
