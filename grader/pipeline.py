@@ -42,9 +42,12 @@ from grader.report.results import (
     to_dict,
 )
 from grader.run.local import (
+    ReferenceBeside,
     ReferenceFailed,
     RunRecord,
     cache_dir,
+    reference_cached,
+    reference_inputs,
     run_dir,
     run_reference,
     run_student,
@@ -215,18 +218,32 @@ def grade(
     if pending:
         t0 = time.monotonic()
         progress.phase("reference", 1)
+        beside = None
         try:
-            reference = run_reference(config, split, budget, label, work, request.isolation)
+            if reference_cached(config, budget, label):
+                reference = run_reference(config, split, budget, label, work, request.isolation)
+            else:
+                # The reference trains beside the students (issue 18): they only need its
+                # stand-ins, from a run of its calls alone; the checks wait for the rest.
+                reference_inputs(config, split, budget, label, work, request.isolation)
+                beside = ReferenceBeside(config, split, budget, label, work, request.isolation)
         except ReferenceFailed as exc:
             raise GraderError(
                 str(exc), "the reference must pass before students can be graded"
             ) from None
         phase_seconds["reference"] = time.monotonic() - t0
-        reused_ref = phase_seconds["reference"] < reference.duration
-        progress.advance(
-            f"reference {reference.status} "
-            + ("(cached run reused)" if reused_ref else f"({reference.duration:.1f} s)")
-        )
+        if beside is None:
+            reused_ref = phase_seconds["reference"] < reference.duration
+            progress.advance(
+                f"reference {reference.status} "
+                + ("(cached run reused)" if reused_ref else f"({reference.duration:.1f} s)")
+            )
+        else:
+            progress.advance(
+                f"reference: the students' inputs are ready "
+                f"({phase_seconds['reference']:.1f} s); it trains beside them"
+            )
+        reference_entry = beside.record_path if beside is not None else reference
 
         t0 = time.monotonic()
         progress.phase("run", len(pending))
@@ -234,21 +251,43 @@ def grade(
         for sid in reused:
             progress.advance(f"{sid}: {reused[sid].status} (run reused)")
         session = None
-        if len(pending) <= SESSION_SIZE:
+        remote = None
+        if request.scheduler:  # phase 2 on the workers, each student's after their run
+            from grader.run.cluster import ClusterChecks
+
+            remote = ClusterChecks(
+                budget_key, request.data, request.visibility,
+                beside.result if beside is not None else (lambda: reference),
+            )  # fmt: skip
+        elif len(pending) <= SESSION_SIZE:
             # Phase 2 starts now: it imports TensorFlow and rebuilds the reference while the
             # sandboxes train, then checks each student as soon as their run is recorded.
             for sid in todo:
                 (run_dir(work, sid) / "record.json").unlink(missing_ok=True)
             session = start_session(
-                config, budget_key, request.data, reference, work / "phase2",
+                config, budget_key, request.data, reference_entry, work / "phase2",
                 [reused[sid] for sid in sorted(reused)],
                 {sid: run_dir(work, sid) / "record.json" for sid in todo}, request.visibility,
             )  # fmt: skip
         try:
-            records = {**reused, **_run_all(request, config, budget, work, todo, progress)}
-        except BaseException:
+            records = {
+                **reused, **_run_all(request, config, budget, work, todo, progress, remote)
+            }
+            if beside is not None:
+                reference = beside.result()
+                progress.info(
+                    f"reference {reference.status} ({reference.duration:.1f} s, beside the "
+                    "students)"
+                )
+        except BaseException as exc:
+            stop_all_runs()  # the reference's run too, if it is still going
             if session is not None:
                 session.kill()
+            if isinstance(exc, ReferenceFailed):
+                raise GraderError(
+                    str(exc), "the reference must pass before students can be graded; the "
+                    "students' finished runs are kept for the rerun"
+                ) from None
             raise
         if session is not None:
             session.phase1_finished()
@@ -263,10 +302,15 @@ def grade(
                 session.kill()
                 raise
         else:
-            checked = run_checks(
-                config, budget_key, request.data, reference,
-                [records[sid] for sid in sorted(records)], work / "phase2", request.visibility,
-            )  # fmt: skip
+            # Without a session alongside phase 1: every student, or on a cluster those the
+            # workers did not check (refused, reused, or their worker's check process died).
+            done_remotely = remote.results if remote is not None else {}
+            left = [records[sid] for sid in sorted(records) if sid not in done_remotely]
+            checked = {"submissions": dict(done_remotely)}
+            if left:
+                local = run_checks(config, budget_key, request.data, reference, left,
+                                   work / "phase2", request.visibility)  # fmt: skip
+                checked["submissions"].update(local["submissions"])
         phase_seconds["check"] = time.monotonic() - t0
         progress.advance(f"{len(records)} submissions checked")
         ordered = list(records.values())
@@ -350,15 +394,18 @@ def _reusable_runs(request, work, pending) -> tuple[dict[str, RunRecord], dict[s
     return reused, todo
 
 
-def _run_all(request, config, budget, work, todo, progress) -> dict[str, RunRecord]:
-    """Phase 1 (the sandbox) for every submission in `todo`, in parallel."""
+def _run_all(request, config, budget, work, todo, progress, remote=None) -> dict[str, RunRecord]:
+    """Phase 1 (the sandbox) for every submission in `todo`, in parallel; on a cluster, with
+    `remote` (`ClusterChecks`), phase 2 too."""
     records: dict[str, RunRecord] = {}
     if not todo:
         return records
     if request.scheduler:
         from grader.run.cluster import run_on_cluster  # only imported when asked for
 
-        finished = run_on_cluster(request.scheduler, todo, config, budget, work, request.isolation)
+        finished = run_on_cluster(
+            request.scheduler, todo, config, budget, work, request.isolation, remote
+        )
         for sid, record in finished:
             records[sid] = _store_record(work, record)
             progress.advance(f"{sid}: {record.status} ({record.duration:.1f} s)")

@@ -123,10 +123,24 @@ class GradingSession:
         self.assignment_config = load_config(self.plan["assignment"])
         self.assignment_plan = self.assignment_config.plan
         self.assignment_parts = self.assignment_config.part_names
-        self.reference_view = _view(self.plan["reference"], self.assignment_plan, reference=True)
+        self._reference_view: RunView | None = None
         self._context = None
         self.exitstatus: int | None = None
         self._spent: dict[str, float] = {}
+
+    @property
+    def reference_view(self) -> RunView:
+        """The reference's view; when it trains beside the students, the first check that
+        needs it waits for its record."""
+        kept = _KEPT.get(self._keep_key()) if self.plan.get("keep") else None
+        if kept is not None:
+            self._reference_view = kept[1]
+        if self._reference_view is None:
+            marker = self.plan.get("phase1_done")
+            self._reference_view = _resolve(
+                self.plan["reference"], marker, self.assignment_plan, reference=True
+            )
+        return self._reference_view
 
     def view(self, sid: str) -> RunView:
         """The submission's view, waiting for its phase-1 record if it is still running."""
@@ -264,8 +278,30 @@ class GradingSession:
     def grading(self):
         """Settings, data and held-out labels: loaded once for the whole class."""
         if self._context is None:
-            self._context = _Context(self.assignment_config, self.plan, self.reference_view)
+            self._context = self._new_context()
         return self._context
+
+    def _keep_key(self) -> str:
+        plan = self.plan
+        reference = {k: v for k, v in plan["reference"].items() if k != "sources"}
+        keyed = (plan["assignment"], plan["budget"], plan["data"], plan.get("visibility"))
+        return json.dumps([keyed, reference], sort_keys=True, default=str)
+
+    def _new_context(self) -> _Context:
+        """The session's context; in a check server (`keep` in the plan), the one an earlier
+        session of the same grading built (data, held-out labels, the reference's rebuilt
+        models), with the seeds set again as a new session sets them."""
+        if not self.plan.get("keep"):
+            return _Context(self.assignment_config, self.plan, self.reference_view)
+        key = self._keep_key()
+        if key in _KEPT:
+            context, self._reference_view = _KEPT[key]
+            seed_trusted(context.config.seed, context.config.threads)
+            return context
+        context = _Context(self.assignment_config, self.plan, self.reference_view)
+        _KEPT.clear()  # one grading's state at a time
+        _KEPT[key] = (context, self.reference_view)
+        return context
 
     @pytest.fixture(scope="session")
     def assignment(self, grading):
@@ -345,7 +381,7 @@ class GradingSession:
         out = {"submissions": {}, "collection_errors": self.collection_errors, "reference": {}}
         if self._context is None and self.entries and not self.collection_errors:
             try:
-                self._context = _Context(self.assignment_config, self.plan, self.reference_view)
+                self._context = self._new_context()
             except Exception as exc:  # noqa: BLE001
                 self.collection_errors.append(f"could not load the grading data: {exc}")
         for sid in self.entries:
@@ -388,22 +424,22 @@ def _skip_reason(report) -> str:
         return "skipped"
 
 
-def _resolve(entry: dict, done_marker: str | None, plan) -> RunView:
+def _resolve(entry: dict, done_marker: str | None, plan, reference: bool = False) -> RunView:
     """A view from a plan entry; an entry naming a record file waits for phase 1 to write it."""
     record = entry.get("record")
     if not record:
-        return _view(entry, plan)
+        return _view(entry, plan, reference)
     path = Path(record)
     while True:
         finished = done_marker is None or Path(done_marker).exists()
         try:
             data = json.loads(path.read_text())
-            return _view({**data, "id": entry["id"]}, plan)
+            return _view({**data, "id": entry["id"]}, plan, reference)
         except FileNotFoundError:
             if finished:
                 return _view(
                     {"id": entry["id"], "status": "sandbox_error",
-                     "detail": "phase 1 left no record for this submission"}, plan,
+                     "detail": "phase 1 left no record for this submission"}, plan, reference,
                 )  # fmt: skip
         except ValueError:
             pass  # records are written atomically; a bad one is not ours to fix: wait
@@ -423,6 +459,10 @@ def _view(entry: dict, plan, reference: bool = False) -> RunView:
         sources=entry.get("sources") if isinstance(entry.get("sources"), dict) else {},
         expected=(entry.get("expected") or {}) if reference else {},
     )
+
+
+_KEPT: dict[str, tuple] = {}
+"""A check server's state between sessions of one grading: {key: (context, reference view)}."""
 
 
 class _Context:

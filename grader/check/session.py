@@ -148,43 +148,19 @@ def start_session(
     config: AssignmentConfig,
     budget_name: str,
     data_source: str,
-    reference: RunRecord,
+    reference: RunRecord | Path,
     work: Path,
     records: list[RunRecord] = (),
     pending: dict[str, Path] | None = None,
     visibility: str = "all",
 ) -> Session:
     """Start a pytest session over finished `records` and `pending` ones (id -> the record
-    file phase 1 will write); call `phase1_finished()` once phase 1 is over."""
-    work.mkdir(parents=True, exist_ok=True)
-    for name in ("phase2-results.json", DONE_MARKER, "phase2-journal.jsonl"):
-        (work / name).unlink(missing_ok=True)
-    entries = [_entry(r) for r in records]
-    entries += [{"id": sid, "record": str(path)} for sid, path in (pending or {}).items()]
-    plan = {
-        "assignment": str(config.root),
-        "budget": budget_name,
-        "data": data_source,
-        "visibility": visibility,
-        "results": str(work / "phase2-results.json"),
-        "phase1_done": str(work / DONE_MARKER),
-        "reference": _entry(reference),
-        "submissions": entries,
-        "exit_fast": True,
-        "journal": str(work / "phase2-journal.jsonl"),
-        "check_seconds": CHECK_SECONDS,
-    }
-    plan_path = work / "phase2-plan.json"
-    plan_path.write_text(json.dumps(plan, indent=1))
-    ini = work / "pytest.ini"
-    ini.write_text("[pytest]\n")
-    argv = [
-        sys.executable, "-m", "pytest", str(config.checks_dir),
-        "-c", str(ini), "--rootdir", str(config.checks_dir),
-        "-p", "grader.check.plugin", "--grader-plan", str(plan_path),
-        "-p", "no:cacheprovider", "-q", "--no-header", "-rN", "--tb=no",
-        "-W", "ignore::DeprecationWarning", "-W", "ignore::UserWarning",
-    ]  # fmt: skip
+    file phase 1 will write); call `phase1_finished()` once phase 1 is over. `reference` is
+    the reference's record, or the file its run beside the students' will write: the checks
+    that need it wait for it."""
+    argv = _write_plan(config.root, budget_name, data_source, reference, work, records,
+                       pending, visibility, exit_fast=True)  # fmt: skip
+    argv = [sys.executable, "-m", "pytest", *argv]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": str(config.seed)}
     env.pop("PYTEST_ADDOPTS", None)
     log = open(work / "phase2.log", "wb")  # noqa: SIM115 - closed by Session
@@ -217,6 +193,85 @@ def start_session(
 
     session.restart = restart
     return session
+
+
+def _write_plan(
+    assignment: Path,
+    budget_name: str,
+    data_source: str,
+    reference: RunRecord | Path | dict,
+    work: Path,
+    records: list[RunRecord] = (),
+    pending: dict[str, Path] | None = None,
+    visibility: str = "all",
+    exit_fast: bool = True,
+) -> list[str]:
+    """Write a session's plan into `work`; pytest's arguments to run it (after `pytest`)."""
+    checks_dir = Path(assignment) / "checks"  # AssignmentConfig.checks_dir
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("phase2-results.json", DONE_MARKER, "phase2-journal.jsonl"):
+        (work / name).unlink(missing_ok=True)
+    entries = [_entry(r) for r in records]
+    entries += [{"id": sid, "record": str(path)} for sid, path in (pending or {}).items()]
+    if isinstance(reference, Path):
+        reference = {"id": "reference", "record": str(reference)}
+    elif not isinstance(reference, dict):
+        reference = _entry(reference)
+    plan = {
+        "assignment": str(assignment),
+        "budget": budget_name,
+        "data": data_source,
+        "visibility": visibility,
+        "results": str(work / "phase2-results.json"),
+        "phase1_done": str(work / DONE_MARKER),
+        "reference": reference,
+        "submissions": entries,
+        "exit_fast": exit_fast,
+        "keep": not exit_fast,  # a check server keeps the data and reference between sessions
+        "journal": str(work / "phase2-journal.jsonl"),
+        "check_seconds": CHECK_SECONDS,
+    }
+    plan_path = work / "phase2-plan.json"
+    plan_path.write_text(json.dumps(plan, indent=1))
+    ini = work / "pytest.ini"
+    ini.write_text("[pytest]\n")
+    return [
+        str(checks_dir), "-c", str(ini), "--rootdir", str(checks_dir),
+        "-p", "grader.check.plugin", "--grader-plan", str(plan_path),
+        "-p", "no:cacheprovider", "-q", "--no-header", "-rN", "--tb=no",
+        "-W", "ignore::DeprecationWarning", "-W", "ignore::UserWarning",
+    ]  # fmt: skip
+
+
+def check_in_server(
+    server,
+    assignment: Path,
+    budget_name: str,
+    data_source: str,
+    reference: dict,
+    record: RunRecord,
+    work: Path,
+    visibility: str = "all",
+) -> dict:
+    """One student's checks in a check server (grader/check/server.py): what a session's
+    results hold for them (`checks`, `models`).
+
+    Raises:
+        GraderError: the checks are broken (a collection error), or the server died on this
+            student (`ServerDied`): the caller decides whether to check them elsewhere.
+    """
+    argv = _write_plan(assignment, budget_name, data_source, reference, work, [record],
+                       None, visibility, exit_fast=False)  # fmt: skip
+    (work / DONE_MARKER).write_text("done\n")
+    code = server.run(argv)
+    try:
+        results = json.loads((work / "phase2-results.json").read_text())
+    except (OSError, ValueError):
+        raise GraderError(f"the checks could not run (pytest exit {code})", f"see {work}") from None
+    errors = results.get("collection_errors") or []
+    if errors or code not in (0, 1):
+        raise GraderError(f"the checks are broken: {errors[0] if errors else code}")
+    return results["submissions"][record.id]
 
 
 def _record_of(entry: dict) -> RunRecord:

@@ -32,6 +32,7 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import io
+import json
 import logging
 import os
 import platform
@@ -40,18 +41,21 @@ import socket
 import stat
 import tempfile
 import threading
+import uuid
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from grader import __version__
 from grader.config import AssignmentConfig, Budget
 from grader.errors import GraderError
 from grader.fileio import link_or_copy
 from grader.machine import cpu_features
-from grader.run.local import RunRecord, run_dir
+from grader.run.local import ReferenceFailed, RunRecord, run_dir
 from grader.unzip import UnsafeArchive, extract
 
 log = logging.getLogger(__name__)
@@ -76,14 +80,17 @@ CODE_FILES = (
     "run/sandbox_init.py", "run/submission.py", "run/cluster.py", "unzip.py",
 )  # fmt: skip
 """The grader modules a sandboxed run's outcome depends on: workers must run the same."""
+MATERIALS_BYTES = 8 << 30
+"""At most this much of the assignment's folder and of the reference's artifacts travels."""
 _PACKED = "<artifacts>"
 
 
 # ---- archives ---------------------------------------------------------------------------
 
 
-def pack_tree(root: Path, max_bytes: int, *, level: int = 1) -> bytes:
-    """Zip the regular files under `root` (no symlinks, devices or fifos; at most `max_bytes`).
+def pack_tree(root: Path, max_bytes: int, *, level: int = 1, skip: tuple[str, ...] = ()) -> bytes:
+    """Zip the regular files under `root` (no symlinks, devices or fifos; at most `max_bytes`;
+    no folder named in `skip`).
 
     Files that would take the archive past `max_bytes` are left out, as the sandbox's own
     copy-out does: the trusted reader then reports them missing.
@@ -92,7 +99,9 @@ def pack_tree(root: Path, max_bytes: int, *, level: int = 1) -> bytes:
     left = max_bytes
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
         for folder, dirs, files in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(folder, d)))
+            dirs[:] = sorted(
+                d for d in dirs if d not in skip and not os.path.islink(os.path.join(folder, d))
+            )
             rel = Path(folder).relative_to(root)
             for name in sorted(files):
                 flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK  # a fifo must not block us
@@ -101,9 +110,10 @@ def pack_tree(root: Path, max_bytes: int, *, level: int = 1) -> bytes:
                 except OSError:
                     continue  # a symlink (ELOOP), or gone
                 with os.fdopen(fd, "rb") as f:
-                    if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    info = os.fstat(f.fileno())
+                    if not stat.S_ISREG(info.st_mode):
                         continue
-                    data = f.read(left + 1)
+                    data = f.read(min(left, info.st_size) + 1)  # a growing file: cut below
                 if len(data) > left:
                     continue
                 left -= len(data)
@@ -180,6 +190,48 @@ class RemoteResult:
     artifacts: bytes | None
     worker: str
     host: str
+    checked: Mapping | None = None
+    """Phase 2's results for this student (`checks`, `models`), when the worker checked them;
+    None: check them on the grading machine."""
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """What a worker needs to check a student right after their run (phase 2 on the cluster):
+    the name of the Dask `Variable` through which the grading machine hands out the check
+    materials (`CheckShared`) once the reference's run has ended, and the session's settings."""
+
+    variable: str
+    budget_name: str
+    data_source: str
+    """`bundled`, or `data.npz` (the grading machine's data, shipped in the materials)."""
+    visibility: str
+    seed: int
+    wait_seconds: float
+    """How long a run that has ended waits for the materials (the reference's own run)."""
+
+
+@dataclass(frozen=True)
+class CheckShared:
+    """The check materials, zlib-compressed zips, scattered once the reference has ended: the
+    assignment's folder (settings, checks, data), the reference's artifacts and, for data other
+    than the bundled file, the data as an .npz."""
+
+    digest: str
+    files: Mapping[str, bytes]
+
+
+@dataclass
+class ClusterChecks:
+    """Phase 2 on the workers (the grading machine's side): the session's settings, how to
+    get the reference's record (a call that blocks until its run has ended, and raises if it
+    failed), and the results the workers return, by student (`results`)."""
+
+    budget_name: str
+    data_source: str
+    visibility: str
+    reference: Callable[[], RunRecord]
+    results: dict = field(default_factory=dict)
 
 
 def shared_inputs(work: Path) -> SharedInputs:
@@ -266,8 +318,12 @@ _inputs_dirs: dict[str, Path] = {}
 _facts: dict[str, str] = {}
 
 
-def run_remote(job: RemoteJob, shared: SharedInputs) -> RemoteResult:
-    """Run one submission on this worker: `run_student` in a temporary work directory.
+def run_remote(
+    job: RemoteJob, shared: SharedInputs, checks: CheckRequest | None = None
+) -> RemoteResult:
+    """Run one submission on this worker: `run_student` in a temporary work directory, then,
+    with `checks`, its phase 2 in this worker's check server (a trusted process, never the
+    sandbox; `check_here`).
 
     Raises (so that Dask retries it) only for the worker's own trouble: a grader or library
     version different from the grading machine's, a full disk.
@@ -303,9 +359,104 @@ def run_remote(job: RemoteJob, shared: SharedInputs) -> RemoteResult:
             artifacts = pack_tree(out, job.config.limits.job_size_mib << 20)
             data["out_dir"] = _PACKED
         data["notes"] = list(record.notes)
-        return RemoteResult(data, artifacts, address, socket.gethostname())
+        checked = None
+        if checks is not None:
+            checked = check_here(checks, record, base, tmp / "phase2")
+        return RemoteResult(data, artifacts, address, socket.gethostname(), checked)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+_servers: dict[str, object] = {}
+_materials_dirs: dict[str, Path] = {}
+
+
+def check_here(checks: CheckRequest, record: RunRecord, base: Path, work: Path) -> dict | None:
+    """Phase 2 of one student on this worker; None (the grading machine checks them) if the
+    materials never came (the reference failed) or the check server died on them."""
+    from grader.check.server import CheckServer, ServerDied
+    from grader.check.session import check_in_server
+
+    try:
+        materials = _check_materials(checks, base)
+    except Exception as exc:  # noqa: BLE001 - the grading machine checks them instead
+        log.warning("%s: no check materials on this worker (%s)", record.id, exc)
+        return None
+    if materials is None:
+        return None
+    with _inputs_lock:
+        server = _servers.get("server")
+        if server is None:
+            server = CheckServer(base / "keras-grader-checks", {"PYTHONHASHSEED": str(checks.seed)})
+            _servers["server"] = server
+    reference = json.loads((materials / "reference.json").read_text())
+    reference["out_dir"] = str(materials / "reference")
+    data = checks.data_source
+    if data != "bundled":
+        data = str(materials / data)
+    try:
+        return check_in_server(
+            server, materials / "assignment", checks.budget_name, data, reference, record,
+            work, checks.visibility,
+        )  # fmt: skip
+    except (ServerDied, GraderError) as exc:
+        log.warning("%s: not checked on this worker: %s", record.id, exc)
+        return None
+
+
+def _check_materials(checks: CheckRequest, base: Path) -> Path | None:
+    """The check materials on this worker's disk (fetched and unpacked once per worker
+    process); None if the grading machine published none (its reference failed)."""
+    from distributed import Variable
+
+    with _inputs_lock:
+        folder = _materials_dirs.get(checks.variable)
+        if folder is not None:
+            return folder
+    future = Variable(checks.variable).get(timeout=checks.wait_seconds)
+    if future is None:
+        return None
+    shared: CheckShared = future.result()
+    with _inputs_lock:
+        folder = _materials_dirs.get(checks.variable)
+        if folder is not None:
+            return folder
+        folder = base / f"keras-grader-checks-{shared.digest[:24]}"
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging = Path(tempfile.mkdtemp(prefix=".checks.", dir=base))
+        for name, packed in shared.files.items():
+            raw = zlib.decompress(packed)
+            if name.endswith(".zip"):
+                unpack_archive(raw, staging / name[:-4], max_bytes=MATERIALS_BYTES,
+                               max_files=MAX_ARTIFACT_FILES)  # fmt: skip
+            else:
+                (staging / name).write_bytes(raw)
+        staging.chmod(0o700)  # held-out labels: never readable by a sandbox's user
+        os.rename(staging, folder)
+        _materials_dirs[checks.variable] = folder
+        return folder
+
+
+def check_shared(config: AssignmentConfig, data_source: str, reference: RunRecord) -> CheckShared:
+    """The check materials (`CheckShared`) of this grading."""
+    from grader.check.session import _entry
+    from grader.data import load_data
+
+    files = {
+        "assignment.zip": pack_tree(config.root, MATERIALS_BYTES, skip=("__pycache__",)),
+        "reference.zip": pack_tree(Path(reference.out_dir), MATERIALS_BYTES),
+        "reference.json": json.dumps(_entry(reference)).encode(),
+    }
+    if data_source != "bundled":
+        (x_train, y_train), (x_test, y_test) = load_data(config, data_source)
+        buf = io.BytesIO()
+        np.savez(buf, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+        files["data.npz"] = buf.getvalue()
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return CheckShared(digest.hexdigest(), {n: zlib.compress(b, 1) for n, b in files.items()})
 
 
 def _worker_place() -> tuple[Path, str]:
@@ -347,8 +498,10 @@ def run_on_cluster(
     budget: Budget,
     work: Path,
     isolation: str | None = None,
+    checks: ClusterChecks | None = None,
 ) -> Iterator[tuple[str, RunRecord]]:
-    """Run phase 1 of every submission in `todo` on the Dask cluster at `scheduler`.
+    """Run phase 1 of every submission in `todo` on the Dask cluster at `scheduler`, and with
+    `checks` their phase 2 too, each student's right after their run, on the same worker.
 
     Args:
         scheduler: the scheduler's address (`tcp://host:8786`), or a `distributed.Client`.
@@ -359,6 +512,9 @@ def run_on_cluster(
             each submission's artifacts are unpacked into `run_dir(work, id)/job/out`.
         isolation: force `full` or `limited` sandboxing on the workers; default: each
             worker's best (the level is recorded in every result).
+        checks: phase 2 on the workers: their results go to `checks.results` (a student
+            missing there, as when a worker's check process died on them, is for the grading
+            machine to check).
 
     Yields:
         (id, RunRecord) once per submission, as runs finish, with `out_dir` local.
@@ -379,11 +535,21 @@ def run_on_cluster(
         ) from None
     client, owned = _connect(distributed, scheduler)
     pending: dict = {}
+    stop = threading.Event()
+    request = None
     try:
         facts = environment_facts()
         _check_workers(client, facts, isolation)
         shared_data = shared_inputs(work)
         context = _context(shared_data, config, budget, isolation, facts)
+        if checks is not None:
+            request = CheckRequest(
+                f"keras-grader-checks-{uuid.uuid4().hex}", checks.budget_name,
+                "bundled" if checks.data_source == "bundled" else "data.npz", checks.visibility,
+                config.seed, config.limits.wall_seconds + 600,
+            )  # fmt: skip
+            context += f"\0{request.variable}"
+            _publish(client, distributed, request.variable, config, checks, stop)
         portable = config
         jobs: dict[str, tuple[RemoteJob, str]] = {}
         for sid, path in todo.items():
@@ -404,13 +570,15 @@ def run_on_cluster(
             key = task_key(sid, chash, context)
             if attempts[sid]:
                 key = f"{key}-again{attempts[sid]}"
-            future = client.submit(run_remote, job, shared, key=key, retries=RETRIES)
+            future = client.submit(run_remote, job, shared, request, key=key, retries=RETRIES)
             pending[future] = sid
             return future
 
         queue = distributed.as_completed([submit(sid) for sid in jobs], loop=client.loop)
         done: set[str] = set()
         for future in queue:
+            if stop.is_set():
+                return  # the reference failed: the caller says so; pending tasks are cancelled
             sid = pending.pop(future)
             if sid in done:
                 continue
@@ -430,15 +598,49 @@ def run_on_cluster(
                 record = _failed(sid, jobs[sid][1], f"{type(exc).__name__}: {exc}")
             else:
                 record = receive(result, sid, jobs[sid][1], work, config)
-                log.info("%s: %s on %s (%s)", sid, record.status, result.worker, result.host)
+                checked = "" if result.checked is None else ", checked there"
+                log.info("%s: %s on %s (%s)%s", sid, record.status, result.worker, result.host,
+                         checked)  # fmt: skip
+                if checks is not None and result.checked is not None:
+                    checks.results[sid] = result.checked
             done.add(sid)
             del future
             yield sid, record
     finally:
+        stop.set()
         if pending:
             client.cancel(list(pending))
+        if request is not None:
+            try:  # the materials are released with it (never left on a shared scheduler)
+                distributed.Variable(request.variable, client=client).delete()
+            except Exception:  # noqa: BLE001 - the scheduler is gone: nothing is left on it
+                pass
         if owned:
             client.close()
+
+
+def _publish(client, distributed, variable: str, config, checks: ClusterChecks, stop) -> None:
+    """Hand the check materials to the workers (a Dask `Variable`) once the reference's run
+    has ended, from a thread of its own; None if it failed (the workers' runs then return
+    unchecked, and the grading stops with the reference's error)."""
+
+    def publish():
+        shared = None
+        try:
+            record = checks.reference()
+            if not stop.is_set():
+                shared = client.scatter(check_shared(config, checks.data_source, record),
+                                        hash=False)  # fmt: skip
+        except ReferenceFailed:
+            stop.set()  # the caller reports it; the runs still going are cancelled
+        except BaseException as exc:  # noqa: BLE001 - the grading machine checks everyone
+            log.warning("phase 2 stays on this machine: %s", repr(exc), exc_info=True)
+        try:
+            distributed.Variable(variable, client=client).set(shared)
+        except Exception as exc:  # noqa: BLE001 - the client is closing: nobody waits any more
+            log.info("the check materials could not be published: %s", exc)
+
+    threading.Thread(target=publish, name="keras-grader-publish", daemon=True).start()
 
 
 def _connect(distributed, scheduler):

@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from grader.check.artifacts import ArtifactError, Artifacts
 from grader.config import AssignmentConfig, Budget
 from grader.fileio import link_or_copy
 from grader.machine import cpu_family
-from grader.run.sandbox import RunOutcome, run_job
+from grader.run.sandbox import RunOutcome, run_job, stop_all_runs
 from grader.run.submission import (
     PreparedSubmission,
     SubmissionError,
@@ -103,6 +104,13 @@ def reference_key(config: AssignmentConfig, budget: Budget, data_label: str) -> 
     digest = hashlib.sha256()
     for file in sorted(config.root.glob("*.py")):
         digest.update(file.name.encode() + file.read_bytes())
+    digest.update(_run_settings(config, budget, data_label).encode())
+    return digest.hexdigest()
+
+
+def _run_settings(config: AssignmentConfig, budget: Budget, data_label: str) -> str:
+    """What any sandboxed run of this assignment depends on besides its code and inputs."""
+    digest = hashlib.sha256()
     # The environment too: another venv (other TensorFlow) must not reuse this run, nor may
     # another CPU family (oneDNN's kernels, and so the last digits of training, differ).
     environment = (sys.prefix, sys.version, cpu_family())
@@ -114,6 +122,21 @@ def reference_key(config: AssignmentConfig, budget: Budget, data_label: str) -> 
     for name in ("runner.py", "sandbox_init.py"):
         digest.update(Path(__file__).with_name(name).read_bytes())
     return digest.hexdigest()
+
+
+def stamp_inputs(config: AssignmentConfig, budget: Budget, data_label: str, work: Path) -> str:
+    """What a student's run depends on besides their code: the settings and `work/inputs.npz`
+    (the data and the reference's stand-ins), not the reference's training. Kept in
+    `work/_reference/key.json`; a stored run with another stamp is run again."""
+    digest = hashlib.sha256(_run_settings(config, budget, data_label).encode())
+    with open(work / "inputs.npz", "rb") as inputs:
+        for block in iter(lambda: inputs.read(1 << 20), b""):
+            digest.update(block)
+    key = digest.hexdigest()
+    stamp = work / "_reference" / "key.json"
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps({"key": key}))
+    return key
 
 
 def reference_cache() -> Path:
@@ -136,28 +159,133 @@ def run_reference(
     data_label: str,
     work: Path,
     isolation: str | None = None,
+    inputs: bool = True,
 ) -> RunRecord:
     """Run the reference through the sandbox once per (code, data, budget, grader version).
 
     The run is cached (see `reference_cache`), so grading another class, or the same class
     into a fresh OUT, does not train the reference again. Leaves `work/inputs.npz` (with the
-    reference's stand-ins, see `stand_ins`) for the students.
+    reference's stand-ins, see `stand_ins`) for the students, unless `inputs` is false (they
+    came from `reference_inputs` already).
     """
     if config.kit is not None:
         return kit_reference(config, work)
-    key = reference_key(config, budget, data_label)
-    cached = reference_cache() / key[:24]
+    cached = reference_cache() / reference_key(config, budget, data_label)[:24]
     if not (cached / "record.json").exists():
         _build_reference(config, split, budget, cached, isolation)
     data = json.loads((cached / "record.json").read_text())
     record = RunRecord(**{**data, "out_dir": cached / "job" / "out", "notes": ()})
     work.mkdir(parents=True, exist_ok=True)
-    for name in ("inputs.npz",):
-        link_or_copy(cached / name, work / name)
-    stamp = work / "_reference" / "key.json"
-    stamp.parent.mkdir(exist_ok=True)
-    stamp.write_text(json.dumps({"key": key, "cache": str(cached)}))
+    if inputs:
+        link_or_copy(cached / "inputs.npz", work / "inputs.npz")
+        stamp_inputs(config, budget, data_label, work)
     return record
+
+
+def reference_cached(config: AssignmentConfig, budget: Budget, data_label: str) -> bool:
+    """Whether `run_reference` would find its run ready (cached, or a check kit's)."""
+    if config.kit is not None:
+        return True
+    key = reference_key(config, budget, data_label)
+    return (reference_cache() / key[:24] / "record.json").exists()
+
+
+def reference_inputs(
+    config: AssignmentConfig,
+    split,
+    budget: Budget,
+    data_label: str,
+    work: Path,
+    isolation: str | None = None,
+) -> None:
+    """The students' `work/inputs.npz` without the reference's training: the reference runs
+    in the sandbox once more with its calls only (no model), and the stand-ins come from
+    those outputs, so students need not wait for the reference's whole run (issue 18)."""
+    base = training_inputs(split, budget, config)
+    values, shapes = stand_ins(config)
+    work.mkdir(parents=True, exist_ok=True)
+    if not values and not shapes:  # nothing of the reference's enters the inputs
+        write_inputs(work / "inputs.npz", base)
+        stamp_inputs(config, budget, data_label, work)
+        return
+    job = work / "_reference" / "stand-ins"
+    if job.exists():
+        shutil.rmtree(job)
+    job.mkdir(parents=True)
+    plan = {**config.plan_json(), "models": []}
+    ref_inputs = write_inputs(job / "reference-inputs.npz", base)
+    artifacts = _reference_job(config, job, ref_inputs, plan, budget, isolation)[2]
+    write_inputs(work / "inputs.npz", {**base, **_stand_in_arrays(config, artifacts)})
+    stamp_inputs(config, budget, data_label, work)
+    shutil.rmtree(job, ignore_errors=True)
+
+
+def same_inputs(first: Path, second: Path) -> bool:
+    """Whether two inputs files hold the same arrays."""
+    with np.load(first, allow_pickle=False) as a, np.load(second, allow_pickle=False) as b:
+        if sorted(a.files) != sorted(b.files):
+            return False
+        return all(np.array_equal(a[name], b[name]) for name in a.files)
+
+
+class ReferenceBeside:
+    """The reference's whole run, in a thread of its own, beside the students' runs (whose
+    inputs `reference_inputs` made). When it ends, its record is written to `record_path`,
+    where the phase-2 session waits for it. If it fails, the students' runs in flight are
+    stopped (`stop_all_runs`: not stored, so a rerun runs them again; finished ones are kept)
+    and `result()` raises ReferenceFailed."""
+
+    def __init__(
+        self, config: AssignmentConfig, split, budget: Budget, data_label: str, work: Path,
+        isolation: str | None = None,
+    ) -> None:  # fmt: skip
+        self.record_path = work / "_reference" / "record.json"
+        self.record_path.unlink(missing_ok=True)
+        self.started = time.monotonic()
+        self.seconds: float | None = None
+        self._result: RunRecord | None = None
+        self._error: BaseException | None = None
+        args = (config, split, budget, data_label, work, isolation)
+        self._thread = threading.Thread(
+            target=self._run, args=args, name="reference", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, config, split, budget, data_label, work, isolation) -> None:
+        try:
+            record = run_reference(config, split, budget, data_label, work, isolation, False)
+            entry = reference_cache() / reference_key(config, budget, data_label)[:24]
+            if not same_inputs(entry / "inputs.npz", work / "inputs.npz"):
+                raise ReferenceFailed(
+                    "the reference's preprocessing or labels differ between two runs of it",
+                    "the students' stand-ins come from one run: make every step before "
+                    "training deterministic (seed anything random in it)",
+                )
+            tmp = self.record_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(record.to_json()))
+            tmp.replace(self.record_path)
+            self._result = record
+        except BaseException as exc:  # noqa: BLE001 - handed to result(); the students stop
+            self._error = exc
+            stop_all_runs()
+        finally:
+            self.seconds = time.monotonic() - self.started
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self) -> RunRecord:
+        """The reference's record, once its run has ended; ReferenceFailed if it failed."""
+        self._thread.join()
+        if self._error is not None:
+            if isinstance(self._error, ReferenceFailed):
+                raise self._error
+            raise ReferenceFailed(
+                f"the reference's run failed in the grader: {type(self._error).__name__}: "
+                f"{self._error}"
+            )
+        assert self._result is not None
+        return self._result
 
 
 def kit_reference(config: AssignmentConfig, work: Path) -> RunRecord:
@@ -174,8 +302,7 @@ def kit_reference(config: AssignmentConfig, work: Path) -> RunRecord:
     link_or_copy(expected / "inputs.npz", work / "inputs.npz")
     stamp = work / "_reference" / "key.json"
     stamp.parent.mkdir(exist_ok=True)
-    key = config.kit.get("reference_key", "kit")
-    stamp.write_text(json.dumps({"key": key, "cache": str(expected)}))
+    stamp.write_text(json.dumps({"key": config.kit.get("reference_key", "kit")}))
     return record
 
 
@@ -188,52 +315,10 @@ def _build_reference(
     try:
         base = training_inputs(split, budget, config)
         ref_inputs = write_inputs(ref_dir / "reference-inputs.npz", base)
-        prepared = prepare(config.root, ref_dir / "code", config.contract, modules_only=True)
-        outcome = run_job(
-            job_dir=ref_dir / "job",
-            submission_dir=prepared.directory,
-            modules=prepared.modules,
-            inputs=ref_inputs,
-            plan=config.plan_json(),
-            budget=budget,
-            limits=config.limits,
-            seed=config.seed,
-            threads=config.threads,
-            save_full=True,
-            isolation=isolation,
-            environment=config.environment.modules,
+        prepared, outcome, artifacts = _reference_job(
+            config, ref_dir, ref_inputs, config.plan_json(), budget, isolation
         )
-        if outcome.status != "ok":
-            raise ReferenceFailed(
-                f"the reference solution did not run cleanly: {outcome.status}: {outcome.detail}",
-                f"see {ref_dir / 'job'} (stderr: {outcome.stderr.strip()[-300:]})",
-            )
-        artifacts = Artifacts(outcome.out_dir)
-        failed = [
-            (name, record)
-            for name, record in artifacts.manifest.get("calls", {}).items()
-            if isinstance(record, dict) and record.get("status") != "ok"
-        ]
-        if failed:  # every expected value comes from this run: all of it must have worked
-            name, record = failed[0]
-            why = str(record.get("message") or record.get("why") or "")[:300]
-            raise ReferenceFailed(
-                f"the reference solution's {name} did not work: {record.get('status')}"
-                + (f" ({record.get('exc_type')}: {why})" if why else ""),
-                "the plan's arguments must fit the reference's functions "
-                f"(see {ref_dir / 'job' / 'out' / 'manifest.json'})",
-            )
-        fallbacks = {}
-        values, shapes = stand_ins(config)
-        try:
-            for key_name, call in values.items():
-                fallbacks[key_name] = artifacts.array(call).astype(np.float32)
-            for key_name, call in shapes.items():
-                shape = artifacts.result(call)["shape"]
-                fallbacks[key_name] = np.asarray(shape, dtype=np.int64)
-        except (ArtifactError, KeyError, TypeError) as exc:
-            raise ReferenceFailed(f"the reference's artifacts are incomplete: {exc}") from None
-        write_inputs(ref_dir / "inputs.npz", {**base, **fallbacks})
+        write_inputs(ref_dir / "inputs.npz", {**base, **_stand_in_arrays(config, artifacts)})
         (ref_dir / "reference-inputs.npz").unlink()
         record = _record("reference", prepared, outcome)
         (ref_dir / "record.json").write_text(json.dumps(record.to_json()))
@@ -246,6 +331,63 @@ def _build_reference(
     finally:
         if ref_dir.exists():
             shutil.rmtree(ref_dir, ignore_errors=True)
+
+
+def _reference_job(
+    config: AssignmentConfig, where: Path, inputs: Path, plan: dict, budget: Budget, isolation
+) -> tuple[PreparedSubmission, RunOutcome, Artifacts]:
+    """The reference's sandboxed run of `plan` in `where`; every call of it must work."""
+    prepared = prepare(config.root, where / "code", config.contract, modules_only=True)
+    outcome = run_job(
+        job_dir=where / "job",
+        submission_dir=prepared.directory,
+        modules=prepared.modules,
+        inputs=inputs,
+        plan=plan,
+        budget=budget,
+        limits=config.limits,
+        seed=config.seed,
+        threads=config.threads,
+        save_full=True,
+        isolation=isolation,
+        environment=config.environment.modules,
+    )
+    if outcome.status != "ok":
+        raise ReferenceFailed(
+            f"the reference solution did not run cleanly: {outcome.status}: {outcome.detail}",
+            f"see {where / 'job'} (stderr: {outcome.stderr.strip()[-300:]})",
+        )
+    artifacts = Artifacts(outcome.out_dir)
+    failed = [
+        (name, record)
+        for name, record in artifacts.manifest.get("calls", {}).items()
+        if isinstance(record, dict) and record.get("status") != "ok"
+    ]
+    if failed:  # every expected value comes from this run: all of it must have worked
+        name, record = failed[0]
+        why = str(record.get("message") or record.get("why") or "")[:300]
+        raise ReferenceFailed(
+            f"the reference solution's {name} did not work: {record.get('status')}"
+            + (f" ({record.get('exc_type')}: {why})" if why else ""),
+            "the plan's arguments must fit the reference's functions "
+            f"(see {where / 'job' / 'out' / 'manifest.json'})",
+        )
+    return prepared, outcome, artifacts
+
+
+def _stand_in_arrays(config: AssignmentConfig, artifacts: Artifacts) -> dict[str, np.ndarray]:
+    """The stand-ins (`stand_ins`) as the students' inputs hold them."""
+    fallbacks = {}
+    values, shapes = stand_ins(config)
+    try:
+        for key_name, call in values.items():
+            fallbacks[key_name] = artifacts.array(call).astype(np.float32)
+        for key_name, call in shapes.items():
+            shape = artifacts.result(call)["shape"]
+            fallbacks[key_name] = np.asarray(shape, dtype=np.int64)
+    except (ArtifactError, KeyError, TypeError) as exc:
+        raise ReferenceFailed(f"the reference's artifacts are incomplete: {exc}") from None
+    return fallbacks
 
 
 class ReferenceFailed(Exception):
