@@ -289,13 +289,20 @@ def test_a_local_grade_never_imports_dask(local_run):
 
 @pytest.mark.slow
 @pytest.mark.full  # a local Dask cluster of two workers
-def test_cluster_results_equal_local_results(classroom, local_run, cluster, tmp_path):
+def test_cluster_results_equal_local_results(classroom, local_run, cluster, tmp_path, caplog):
     """Does grading on a cluster give exactly the local run's scores, checks and accuracies?"""
     from grader.pipeline import GradeRequest, entries_of, grade
 
+    caplog.set_level(logging.INFO, logger="grader.run.cluster")
     outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", "mnist", budget="quick",
                                  scheduler=cluster.scheduler_address))  # fmt: skip
     assert outcome.graded == ("alice", "bob", "carol")
+    # Phase 2 ran on the workers, each student's right after their run (issue 18): no check
+    # session ran on this machine.
+    messages = [r.getMessage() for r in caplog.records if r.name == "grader.run.cluster"]
+    checked = sorted(m.split(":")[0] for m in messages if ": checked on tcp://" in m)
+    assert checked == ["alice", "bob", "carol"], messages
+    assert not (tmp_path / "OUT" / ".work" / "phase2").exists()
     remote = _results(tmp_path / "OUT")
     local = local_run["results"]
     assert sorted(remote) == sorted(local)
@@ -495,3 +502,88 @@ def test_lost_inputs_are_scattered_again(classroom, tmp_path, caplog):
     assert all(record.status == "ok" for _, record in got), got
     messages = [r.getMessage() for r in caplog.records if r.name == "grader.run.cluster"]
     assert any("scattering them again" in m for m in messages), messages
+
+
+def _checking_on(worker_dirs: dict[int, str]) -> tuple[int, str] | None:
+    """(worker pid, submission id) of a worker whose check server is checking a student now:
+    phase 2's plan for one student is in one of the worker's job folders."""
+    for pid, folder in worker_dirs.items():
+        for plan in Path(folder).glob("keras-grader-check-*/phase2/phase2-plan.json"):
+            try:
+                entries = json.loads(plan.read_text())["submissions"]
+            except (OSError, ValueError, KeyError):
+                continue
+            if entries:
+                return pid, entries[0]["id"]
+    return None
+
+
+def _servers_of(pid: int) -> list[int]:
+    """The check server processes whose parent is `pid`."""
+    return [
+        int(e.name) for e in Path("/proc").iterdir()
+        if e.name.isdigit() and _parent(int(e.name)) == pid
+        and "grader.check.server" in _cmdline(int(e.name))
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")  # a restarted worker
+@pytest.mark.full  # a worker killed and replaced
+def test_a_worker_killed_during_phase_2_costs_only_a_rerun_of_its_student(
+    classroom, local_run, tmp_path, caplog
+):
+    """When a worker dies (SIGKILL) while it checks a student (phase 2 on the cluster), is that
+    student run and checked again on another worker, its check server gone with the worker,
+    every other student kept, and every grade the local run's?"""
+    distributed = pytest.importorskip("distributed")
+    from grader.pipeline import GradeRequest, entries_of, grade
+
+    caplog.set_level(logging.INFO, logger="grader.run.cluster")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.CRITICAL,
+    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        dirs = client.run(lambda dask_worker: (os.getpid(), dask_worker.local_directory))
+        by_pid = {pid: address for address, (pid, _) in dirs.items()}
+        worker_dirs = {pid: folder for pid, folder in dirs.values()}
+        killed: dict = {}
+
+        def kill_one_checking():
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not killed:
+                found = _checking_on(worker_dirs)
+                if found:
+                    pid, sid = found
+                    servers = _servers_of(pid)
+                    os.kill(pid, signal.SIGKILL)
+                    killed.update(address=by_pid[pid], sid=sid, servers=servers)
+                    return
+                time.sleep(0.01)
+
+        killer = threading.Thread(target=kill_one_checking, daemon=True)
+        killer.start()
+        outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", "mnist",
+                                     budget="quick",
+                                     scheduler=cluster.scheduler_address))  # fmt: skip
+        killer.join(timeout=5)
+
+    assert killed, "no worker was seen checking a student"
+    time.sleep(1)
+    assert killed["servers"] and not any(Path(f"/proc/{p}").exists() for p in killed["servers"])
+    ran, checked = {}, {}
+    for record in caplog.records:
+        message = record.getMessage()
+        if record.name != "grader.run.cluster" or " on tcp://" not in message:
+            continue
+        sid, rest = message.split(": ", 1)
+        seen = checked if rest.startswith("checked on ") else ran
+        assert sid not in seen, f"{sid} reported twice: {message}"
+        seen[sid] = rest.split(" on ", 1)[1].split(" ")[0]
+    assert sorted(ran) == sorted(checked) == ["alice", "bob", "carol"]
+    assert checked[killed["sid"]] != killed["address"]  # checked again, elsewhere
+    assert outcome.graded == ("alice", "bob", "carol")
+    assert not (tmp_path / "OUT" / ".work" / "phase2").exists()  # nobody checked here
+    remote = _results(tmp_path / "OUT")
+    for sid, result in local_run["results"].items():
+        assert _comparable(remote[sid]) == _comparable(result), sid

@@ -190,25 +190,17 @@ class RemoteResult:
     artifacts: bytes | None
     worker: str
     host: str
-    checked: Mapping | None = None
-    """Phase 2's results for this student (`checks`, `models`), when the worker checked them;
-    None: check them on the grading machine."""
 
 
 @dataclass(frozen=True)
 class CheckRequest:
-    """What a worker needs to check a student right after their run (phase 2 on the cluster):
-    the name of the Dask `Variable` through which the grading machine hands out the check
-    materials (`CheckShared`) once the reference's run has ended, and the session's settings."""
+    """The settings of a student's phase 2 on a worker (`check_remote`)."""
 
-    variable: str
     budget_name: str
     data_source: str
     """`bundled`, or `data.npz` (the grading machine's data, shipped in the materials)."""
     visibility: str
     seed: int
-    wait_seconds: float
-    """How long a run that has ended waits for the materials (the reference's own run)."""
 
 
 @dataclass(frozen=True)
@@ -318,12 +310,8 @@ _inputs_dirs: dict[str, Path] = {}
 _facts: dict[str, str] = {}
 
 
-def run_remote(
-    job: RemoteJob, shared: SharedInputs, checks: CheckRequest | None = None
-) -> RemoteResult:
-    """Run one submission on this worker: `run_student` in a temporary work directory, then,
-    with `checks`, its phase 2 in this worker's check server (a trusted process, never the
-    sandbox; `check_here`).
+def run_remote(job: RemoteJob, shared: SharedInputs) -> RemoteResult:
+    """Run one submission on this worker: `run_student` in a temporary work directory.
 
     Raises (so that Dask retries it) only for the worker's own trouble: a grader or library
     version different from the grading machine's, a full disk.
@@ -359,10 +347,7 @@ def run_remote(
             artifacts = pack_tree(out, job.config.limits.job_size_mib << 20)
             data["out_dir"] = _PACKED
         data["notes"] = list(record.notes)
-        checked = None
-        if checks is not None:
-            checked = check_here(checks, record, base, tmp / "phase2")
-        return RemoteResult(data, artifacts, address, socket.gethostname(), checked)
+        return RemoteResult(data, artifacts, address, socket.gethostname())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -371,55 +356,60 @@ _servers: dict[str, object] = {}
 _materials_dirs: dict[str, Path] = {}
 
 
-def check_here(checks: CheckRequest, record: RunRecord, base: Path, work: Path) -> dict | None:
-    """Phase 2 of one student on this worker; None (the grading machine checks them) if the
-    materials never came (the reference failed) or the check server died on them."""
+def check_remote(
+    result: RemoteResult, request: CheckRequest, materials: CheckShared
+) -> Mapping | None:
+    """Phase 2 of one student on this worker, right after their run (`run_remote`'s
+    `result`, which Dask keeps on the worker that made it): their artifacts are unpacked
+    here and checked in this worker process's check server (a trusted process, never the
+    sandbox). Returns `{"checked": ..., "worker": ...}`, or None when the check server died on
+    them (the grading machine then checks them itself).
+
+    Raises (so that Dask retries it elsewhere) only for this worker's own trouble.
+    """
     from grader.check.server import CheckServer, ServerDied
     from grader.check.session import check_in_server
 
-    try:
-        materials = _check_materials(checks, base)
-    except Exception as exc:  # noqa: BLE001 - the grading machine checks them instead
-        log.warning("%s: no check materials on this worker (%s)", record.id, exc)
-        return None
-    if materials is None:
-        return None
+    base, address = _worker_place()
+    folder = _materialize_checks(materials, base)
     with _inputs_lock:
         server = _servers.get("server")
         if server is None:
-            server = CheckServer(base / "keras-grader-checks", {"PYTHONHASHSEED": str(checks.seed)})
-            _servers["server"] = server
-    reference = json.loads((materials / "reference.json").read_text())
-    reference["out_dir"] = str(materials / "reference")
-    data = checks.data_source
-    if data != "bundled":
-        data = str(materials / data)
+            seed = {"PYTHONHASHSEED": str(request.seed)}
+            server = _servers["server"] = CheckServer(base / "keras-grader-checks", seed)
+    tmp = Path(tempfile.mkdtemp(prefix="keras-grader-check-", dir=base))
     try:
-        return check_in_server(
-            server, materials / "assignment", checks.budget_name, data, reference, record,
-            work, checks.visibility,
-        )  # fmt: skip
-    except (ServerDied, GraderError) as exc:
-        log.warning("%s: not checked on this worker: %s", record.id, exc)
-        return None
+        data = dict(result.record)
+        out_dir = None
+        if result.artifacts is not None and data.get("out_dir") == _PACKED:
+            out_dir = tmp / "out"
+            unpack_archive(result.artifacts, out_dir, max_bytes=1 << 40,
+                           max_files=MAX_ARTIFACT_FILES)  # fmt: skip
+        fields = {f.name for f in dataclasses.fields(RunRecord)}
+        kept = {k: v for k, v in data.items() if k in fields}
+        record = RunRecord(**{**kept, "out_dir": out_dir, "notes": tuple(data.get("notes", ()))})
+        reference = json.loads((folder / "reference.json").read_text())
+        reference["out_dir"] = str(folder / "reference")
+        source = request.data_source
+        source = source if source == "bundled" else str(folder / source)
+        try:
+            checked = check_in_server(
+                server, folder / "assignment", request.budget_name, source, reference, record,
+                tmp / "phase2", request.visibility,
+            )  # fmt: skip
+        except (ServerDied, GraderError) as exc:
+            log.warning("%s: not checked on %s: %s", record.id, address, exc)
+            return None
+        return {"checked": checked, "worker": address}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _check_materials(checks: CheckRequest, base: Path) -> Path | None:
-    """The check materials on this worker's disk (fetched and unpacked once per worker
-    process); None if the grading machine published none (its reference failed)."""
-    from distributed import Variable
-
+def _materialize_checks(shared: CheckShared, base: Path) -> Path:
+    """The check materials on this worker's disk, unpacked once per worker process."""
     with _inputs_lock:
-        folder = _materials_dirs.get(checks.variable)
-        if folder is not None:
-            return folder
-    future = Variable(checks.variable).get(timeout=checks.wait_seconds)
-    if future is None:
-        return None
-    shared: CheckShared = future.result()
-    with _inputs_lock:
-        folder = _materials_dirs.get(checks.variable)
-        if folder is not None:
+        folder = _materials_dirs.get(shared.digest)
+        if folder is not None and folder.is_dir():
             return folder
         folder = base / f"keras-grader-checks-{shared.digest[:24]}"
         if folder.exists():
@@ -434,7 +424,7 @@ def _check_materials(checks: CheckRequest, base: Path) -> Path | None:
                 (staging / name).write_bytes(raw)
         staging.chmod(0o700)  # held-out labels: never readable by a sandbox's user
         os.rename(staging, folder)
-        _materials_dirs[checks.variable] = folder
+        _materials_dirs[shared.digest] = folder
         return folder
 
 
@@ -534,22 +524,14 @@ def run_on_cluster(
             "pip install -e '.[dask]' (on this machine and on every worker)",
         ) from None
     client, owned = _connect(distributed, scheduler)
-    pending: dict = {}
+    pending: dict = {}  # future -> (kind, sid)
     stop = threading.Event()
-    request = None
+    materials = None
     try:
         facts = environment_facts()
         _check_workers(client, facts, isolation)
         shared_data = shared_inputs(work)
         context = _context(shared_data, config, budget, isolation, facts)
-        if checks is not None:
-            request = CheckRequest(
-                f"keras-grader-checks-{uuid.uuid4().hex}", checks.budget_name,
-                "bundled" if checks.data_source == "bundled" else "data.npz", checks.visibility,
-                config.seed, config.limits.wall_seconds + 600,
-            )  # fmt: skip
-            context += f"\0{request.variable}"
-            _publish(client, distributed, request.variable, config, checks, stop)
         portable = config
         jobs: dict[str, tuple[RemoteJob, str]] = {}
         for sid, path in todo.items():
@@ -562,85 +544,159 @@ def run_on_cluster(
             jobs[sid] = (job, chash)
         if not jobs:
             return
+        if checks is not None:
+            request = CheckRequest(
+                checks.budget_name, "bundled" if checks.data_source == "bundled" else "data.npz",
+                checks.visibility, config.seed,
+            )  # fmt: skip
+            materials = _Materials(client, config, checks, stop)
         shared = client.scatter(shared_data, broadcast=True, hash=False)
         attempts = collections.Counter()
+        runs: dict[str, object] = {}  # sid -> its run's future, kept until it is checked
+        parked: list[str] = []  # runs that ended before the check materials were ready
 
         def submit(sid: str):
             job, chash = jobs[sid]
             key = task_key(sid, chash, context)
             if attempts[sid]:
                 key = f"{key}-again{attempts[sid]}"
-            future = client.submit(run_remote, job, shared, request, key=key, retries=RETRIES)
-            pending[future] = sid
+            future = client.submit(run_remote, job, shared, key=key, retries=RETRIES)
+            pending[future] = ("run", sid)
+            return future
+
+        def submit_check(sid: str):
+            future = client.submit(
+                check_remote, runs[sid], request, materials.future,
+                key=f"keras-grader-check-{sid}-{uuid.uuid4().hex[:12]}", retries=RETRIES,
+            )  # fmt: skip
+            pending[future] = ("check", sid)
             return future
 
         queue = distributed.as_completed([submit(sid) for sid in jobs], loop=client.loop)
         done: set[str] = set()
-        for future in queue:
-            if stop.is_set():
-                return  # the reference failed: the caller says so; pending tasks are cancelled
-            sid = pending.pop(future)
-            if sid in done:
-                continue
-            try:
-                result = future.result()
-            except distributed.CancelledError as exc:
-                if attempts[sid] < RESUBMITS:
-                    attempts[sid] += 1
-                    if shared.status != "finished":
-                        log.warning("the shared inputs were lost: scattering them again")
-                        shared = client.scatter(shared_data, broadcast=True, hash=False)
-                    log.warning("%s: task cancelled (%s), submitting it again", sid, exc)
-                    queue.add(submit(sid))
+        while True:
+            for future in queue:
+                if stop.is_set():
+                    return  # the reference failed: the caller says so; the rest is cancelled
+                kind, sid = pending.pop(future)
+                if kind == "check":
+                    outcome = _checked(future, sid, distributed, materials)
+                    if outcome == "again":
+                        queue.add(submit_check(sid))
+                    else:
+                        if outcome is not None:
+                            checks.results[sid] = outcome["checked"]
+                            log.info("%s: checked on %s", sid, outcome["worker"])
+                        runs.pop(sid, None)
                     continue
-                record = _failed(sid, jobs[sid][1], f"the task was cancelled: {exc}")
-            except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch
-                record = _failed(sid, jobs[sid][1], f"{type(exc).__name__}: {exc}")
-            else:
-                record = receive(result, sid, jobs[sid][1], work, config)
-                checked = "" if result.checked is None else ", checked there"
-                log.info("%s: %s on %s (%s)%s", sid, record.status, result.worker, result.host,
-                         checked)  # fmt: skip
-                if checks is not None and result.checked is not None:
-                    checks.results[sid] = result.checked
-            done.add(sid)
-            del future
-            yield sid, record
+                if sid in done:
+                    continue
+                try:
+                    result = future.result()
+                except distributed.CancelledError as exc:
+                    if attempts[sid] < RESUBMITS:
+                        attempts[sid] += 1
+                        if shared.status != "finished":
+                            log.warning("the shared inputs were lost: scattering them again")
+                            shared = client.scatter(shared_data, broadcast=True, hash=False)
+                        log.warning("%s: task cancelled (%s), submitting it again", sid, exc)
+                        queue.add(submit(sid))
+                        continue
+                    record = _failed(sid, jobs[sid][1], f"the task was cancelled: {exc}")
+                except Exception as exc:  # noqa: BLE001 - one bad submission never sinks the batch
+                    record = _failed(sid, jobs[sid][1], f"{type(exc).__name__}: {exc}")
+                else:
+                    record = receive(result, sid, jobs[sid][1], work, config)
+                    log.info("%s: %s on %s (%s)", sid, record.status, result.worker, result.host)
+                    if materials is not None:
+                        runs[sid] = future  # phase 2 on the worker that holds its result
+                        if materials.ready():
+                            queue.add(submit_check(sid))
+                        else:
+                            parked.append(sid)
+                done.add(sid)
+                del future
+                yield sid, record
+            if not parked or not materials.wait():
+                return  # without materials, the grading machine checks the parked ones
+            queue = distributed.as_completed([submit_check(sid) for sid in parked],
+                                             loop=client.loop)  # fmt: skip
+            parked.clear()
     finally:
         stop.set()
         if pending:
             client.cancel(list(pending))
-        if request is not None:
-            try:  # the materials are released with it (never left on a shared scheduler)
-                distributed.Variable(request.variable, client=client).delete()
-            except Exception:  # noqa: BLE001 - the scheduler is gone: nothing is left on it
-                pass
         if owned:
             client.close()
 
 
-def _publish(client, distributed, variable: str, config, checks: ClusterChecks, stop) -> None:
-    """Hand the check materials to the workers (a Dask `Variable`) once the reference's run
-    has ended, from a thread of its own; None if it failed (the workers' runs then return
-    unchecked, and the grading stops with the reference's error)."""
+def _checked(future, sid: str, distributed, materials) -> Mapping | str | None:
+    """A check task's outcome: its result, "again" (the materials were lost with a worker:
+    scattered again), or None (the grading machine checks that student)."""
+    try:
+        return future.result()
+    except distributed.CancelledError:
+        if materials.refresh():
+            return "again"
+        log.warning("%s: not checked on the cluster (the check materials were lost)", sid)
+    except Exception as exc:  # noqa: BLE001 - the grading machine checks them instead
+        log.warning("%s: not checked on the cluster: %s: %s", sid, type(exc).__name__, exc)
+    return None
 
-    def publish():
-        shared = None
+
+class _Materials:
+    """The check materials (grading machine's side): scattered to every worker once the
+    reference's run has ended (from a thread of its own), and again if they were lost."""
+
+    AGAIN = 3
+    """Scatters after a loss, at most."""
+
+    def __init__(self, client, config, checks: ClusterChecks, stop: threading.Event) -> None:
+        self.client, self.config, self.checks, self.stop = client, config, checks, stop
+        self.shared: CheckShared | None = None
+        self.future = None
+        self.lost = 0
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._publish, name="keras-grader-materials", daemon=True).start()
+
+    def _publish(self) -> None:
         try:
-            record = checks.reference()
-            if not stop.is_set():
-                shared = client.scatter(check_shared(config, checks.data_source, record),
-                                        hash=False)  # fmt: skip
+            record = self.checks.reference()
+            if not self.stop.is_set():
+                self.shared = check_shared(self.config, self.checks.data_source, record)
+                with self._lock:
+                    self.future = self.client.scatter(self.shared, broadcast=True, hash=False)
         except ReferenceFailed:
-            stop.set()  # the caller reports it; the runs still going are cancelled
+            self.stop.set()  # the caller reports it; the runs still going are cancelled
         except BaseException as exc:  # noqa: BLE001 - the grading machine checks everyone
-            log.warning("phase 2 stays on this machine: %s", repr(exc), exc_info=True)
-        try:
-            distributed.Variable(variable, client=client).set(shared)
-        except Exception as exc:  # noqa: BLE001 - the client is closing: nobody waits any more
-            log.info("the check materials could not be published: %s", exc)
+            log.warning("phase 2 stays on this machine: %s", repr(exc))
+        finally:
+            self._done.set()
 
-    threading.Thread(target=publish, name="keras-grader-publish", daemon=True).start()
+    def ready(self) -> bool:
+        return self._done.is_set() and self.future is not None
+
+    def wait(self) -> bool:
+        """Wait until the materials are scattered (True) or cannot be (False)."""
+        self._done.wait()
+        return self.future is not None
+
+    def refresh(self) -> bool:
+        """Scatter the materials again after a loss; False once that was tried too often."""
+        with self._lock:
+            if self.future is not None and self.future.status == "finished":
+                return True
+            if self.shared is None or self.lost >= self.AGAIN:
+                return False
+            self.lost += 1
+            log.warning("the check materials were lost: scattering them again")
+            try:
+                self.future = self.client.scatter(self.shared, broadcast=True, hash=False)
+            except Exception as exc:  # noqa: BLE001 - the grading machine checks them
+                log.warning("the check materials could not be scattered again: %s", exc)
+                return False
+            return True
 
 
 def _connect(distributed, scheduler):
