@@ -7,12 +7,14 @@
     wall time, phase split, CPU time, vs N x the bare reference and vs the bare sum (the
     bare script on every submission's own code, one after the other).
 (c) workers: the same class with --workers 1 and --workers 2.
+(d) cold class: the same class with --workers 2 and a cold cache (the reference trains beside
+    the students), against (b)'s warm grading, interleaved with it.
 
 Wall times are medians over --repeats; CPU is user+sys of the whole process tree (the
 sandboxes and the phase-2 session included), which the machine's other load disturbs less.
 
 Usage:
-    python benchmarks/run.py [--repeats 5] [--budget bundled] [--class-size 30] [--only a,b,c]
+    python benchmarks/run.py [--repeats 5] [--budget bundled] [--class-size 30] [--only a,b,c,d]
     python benchmarks/run.py --budget tiny --repeats 1 --class-size 3   # a smoke run
 """
 
@@ -164,12 +166,17 @@ def bench_class(b: Bench, results: dict, parts: set[str]) -> None:
     if "a" not in results:
         b.driver(b.reference_only(), b.warm_cache)  # warms the reference cache (not timed)
     out: dict = {"size": b.args.class_size}
-    runs2, runs1 = [], []
+    runs2, runs1, cold = [], [], []
     for i in range(b.args.class_repeats):
         print(f"(b/c) class repeat {i + 1}/{b.args.class_repeats}", file=sys.stderr, flush=True)
         runs2.append(b.driver(subs, b.warm_cache, "--workers", "2"))
         if "c" in parts:
             runs1.append(b.driver(subs, b.warm_cache, "--workers", "1"))
+        if "d" in parts:
+            cold.append(b.driver(subs, b.fresh("cache"), "--workers", "2"))
+    if cold:
+        out["cold"] = {"wall": median(cold, "wall"), "cpu": median(cold, "cpu"),
+                       "phases": cold[0]["out"].get("phases"), "rows": cold}  # fmt: skip
     out["workers2"] = {"wall": median(runs2, "wall"), "cpu": median(runs2, "cpu"),
                        "phases": runs2[0]["out"].get("phases"), "rows": runs2}  # fmt: skip
     if runs1:
@@ -255,6 +262,10 @@ def table(results: dict) -> str:
             lines.append(f"| (b) bare sum (bare script on each submission) | {s['wall']} | "
                          f"{s['cpu']} | class/bare sum: **{w2['wall'] / s['wall']:.3f}** "
                          f"(CPU {w2['cpu'] / s['cpu']:.3f}) |")  # fmt: skip
+        if "cold" in c:
+            d = c["cold"]
+            lines.append(f"| (d) class of {n}, --workers 2, cold cache | {d['wall']} | "
+                         f"{d['cpu']} | cold/warm: **{d['wall'] / w2['wall']:.3f}** |")  # fmt: skip
         if "workers1" in c:
             w1 = c["workers1"]
             lines.append(f"| (c) class of {n}, --workers 1 | {w1['wall']} | {w1['cpu']} | "
@@ -265,6 +276,8 @@ def table(results: dict) -> str:
         )
         if "workers1" in c:
             lines.append(f"Phases with --workers 1: {c['workers1']['phases']}")
+        if "cold" in c:
+            lines.append(f"Phases with a cold cache: {c['cold']['phases']}")
     return "\n".join(lines)
 
 
@@ -283,7 +296,7 @@ def main() -> None:
         help="budget name; `tiny` adds a tiny budget to a copy of the reference",
     )
     parser.add_argument("--class-size", type=int, default=30)
-    parser.add_argument("--only", default="a,b,c", help="which of a,b,c to run")
+    parser.add_argument("--only", default="a,b,c", help="which of a,b,c,d to run")
     parser.add_argument(
         "--no-bare-sum",
         dest="bare_sum",
@@ -314,7 +327,7 @@ def main() -> None:
         if "a" in parts:
             bench_reference(bench, results)
             save(args.json, results)  # a later failure must not lose the earlier parts
-        if parts & {"b", "c"}:
+        if parts & {"b", "c", "d"}:
             bench_class(bench, results, parts)
         results["table"] = table(results)
         print(results["table"])

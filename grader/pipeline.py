@@ -225,8 +225,14 @@ def grade(
             else:
                 # The reference trains beside the students (issue 18): they only need its
                 # stand-ins, from a run of its calls alone; the checks wait for the rest.
-                reference_inputs(config, split, budget, label, work, request.isolation)
                 beside = ReferenceBeside(config, split, budget, label, work, request.isolation)
+                try:
+                    reference_inputs(config, split, budget, label, work, request.isolation)
+                except BaseException:
+                    stop_all_runs()  # the reference's whole run too
+                    if beside.failed():  # it failed first, and stopped the calls' run
+                        beside.result()
+                    raise
         except ReferenceFailed as exc:
             raise GraderError(
                 str(exc), "the reference must pass before students can be graded"

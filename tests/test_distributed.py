@@ -273,10 +273,12 @@ def local_run(classroom, tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def cluster():
+    """Two worker processes laid out as docs/distributed.md says: one sandbox slot (the
+    `sandbox` resource) and one thread more, on which students are checked."""
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.ERROR,
+        n_workers=2, threads_per_worker=2, resources={"sandbox": 1}, processes=True,
+        dashboard_address=None, silence_logs=logging.ERROR,
     ) as cluster:  # fmt: skip
         yield cluster
 
@@ -433,8 +435,11 @@ def test_a_worker_killed_mid_training_loses_and_duplicates_nothing(
     # The killed submission was finished by another worker process (a new address).
     done_on = {}
     for record in caplog.records:
-        if record.name == "grader.run.cluster" and " on tcp://" in record.getMessage():
-            sid, rest = record.getMessage().split(": ", 1)
+        message = record.getMessage()
+        if record.name == "grader.run.cluster" and " on tcp://" in message and (
+            ": checked on " not in message  # phase 2's line, after the run's
+        ):
+            sid, rest = message.split(": ", 1)
             assert sid not in done_on, f"{sid} reported twice"
             done_on[sid] = rest.split(" on ", 1)[1].split(" ")[0]
     assert sorted(done_on) == ["alice", "bob", "carol"]
@@ -553,9 +558,9 @@ def test_a_worker_killed_during_phase_2_costs_only_a_rerun_of_its_student(
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline and not killed:
                 found = _checking_on(worker_dirs)
-                if found:
+                servers = _servers_of(found[0]) if found else []
+                if servers:  # its check server has started on this student
                     pid, sid = found
-                    servers = _servers_of(pid)
                     os.kill(pid, signal.SIGKILL)
                     killed.update(address=by_pid[pid], sid=sid, servers=servers)
                     return

@@ -41,6 +41,7 @@ import socket
 import stat
 import tempfile
 import threading
+import time
 import uuid
 import zipfile
 import zlib
@@ -75,13 +76,15 @@ MAX_ARTIFACT_FILES = 10_000
 """Entries of a returned artifact archive (a run writes a few dozen)."""
 MAX_DEPTH = 16
 """Folder depth of an archive entry."""
-CODE_FILES = (
-    "config.py", "data.py", "run/local.py", "run/runner.py", "run/sandbox.py",
-    "run/sandbox_init.py", "run/submission.py", "run/cluster.py", "unzip.py",
-)  # fmt: skip
-"""The grader modules a sandboxed run's outcome depends on: workers must run the same."""
+CODE_FOLDERS = ("", "run", "check", "report")
+"""Where the grader modules a run's or a check's outcome depends on live (every `.py` of
+these package folders): workers must run the same, since phase 1 and phase 2 run there."""
 MATERIALS_BYTES = 8 << 30
 """At most this much of the assignment's folder and of the reference's artifacts travels."""
+SLOT = "sandbox"
+"""The Dask resource a run task takes (`dask worker --resources sandbox=N`): a worker with
+one thread more than its sandbox slots checks students on the spare thread while its
+sandboxes train (phase 2 then costs no slot time)."""
 _PACKED = "<artifacts>"
 
 
@@ -201,6 +204,8 @@ class CheckRequest:
     """`bundled`, or `data.npz` (the grading machine's data, shipped in the materials)."""
     visibility: str
     seed: int
+    expected: Mapping[str, str]
+    """The grading machine's `environment_facts()`: a worker that differs refuses the check."""
 
 
 @dataclass(frozen=True)
@@ -266,9 +271,11 @@ def submission_payload(source: Path) -> tuple[bool, bytes]:
 def environment_facts() -> dict[str, str]:
     """What must match between the grading machine and every worker for identical results."""
     code = hashlib.sha256()
-    here = Path(__file__).resolve().parent.parent  # the package: CODE_FILES are relative to it
-    for name in CODE_FILES:
-        code.update(name.encode() + b"\0" + (here / name).read_bytes())
+    here = Path(__file__).resolve().parent.parent  # the package
+    for folder in CODE_FOLDERS:
+        for path in sorted((here / folder).glob("*.py")):
+            name = path.relative_to(here).as_posix()
+            code.update(name.encode() + b"\0" + path.read_bytes())
     return {
         "python": platform.python_version(),
         "grader": __version__,
@@ -318,11 +325,7 @@ def run_remote(job: RemoteJob, shared: SharedInputs) -> RemoteResult:
     """
     from grader.run.local import run_student
 
-    if not _facts:
-        _facts.update(environment_facts())
-    differs = {k: (v, _facts.get(k)) for k, v in job.expected.items() if _facts.get(k) != v}
-    if differs:
-        raise RuntimeError(f"this worker's environment differs from the grader's: {differs}")
+    _same_environment(job.expected)
     base, address = _worker_place()
     inputs = _materialize(shared, base)
     tmp = Path(tempfile.mkdtemp(prefix="keras-grader-job-", dir=base))
@@ -362,7 +365,7 @@ def check_remote(
     """Phase 2 of one student on this worker, right after their run (`run_remote`'s
     `result`, which Dask keeps on the worker that made it): their artifacts are unpacked
     here and checked in this worker process's check server (a trusted process, never the
-    sandbox). Returns `{"checked": ..., "worker": ...}`, or None when the check server died on
+    sandbox). Returns `{"checked", "worker", "seconds"}`, or None when the check server died on
     them (the grading machine then checks them itself).
 
     Raises (so that Dask retries it elsewhere) only for this worker's own trouble.
@@ -370,6 +373,7 @@ def check_remote(
     from grader.check.server import CheckServer, ServerDied
     from grader.check.session import check_in_server
 
+    _same_environment(request.expected)
     base, address = _worker_place()
     folder = _materialize_checks(materials, base)
     with _inputs_lock:
@@ -392,6 +396,7 @@ def check_remote(
         reference["out_dir"] = str(folder / "reference")
         source = request.data_source
         source = source if source == "bundled" else str(folder / source)
+        started = time.monotonic()
         try:
             checked = check_in_server(
                 server, folder / "assignment", request.budget_name, source, reference, record,
@@ -400,7 +405,7 @@ def check_remote(
         except (ServerDied, GraderError) as exc:
             log.warning("%s: not checked on %s: %s", record.id, address, exc)
             return None
-        return {"checked": checked, "worker": address}
+        return {"checked": checked, "worker": address, "seconds": time.monotonic() - started}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -447,6 +452,15 @@ def check_shared(config: AssignmentConfig, data_source: str, reference: RunRecor
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
     return CheckShared(digest.hexdigest(), {n: zlib.compress(b, 1) for n, b in files.items()})
+
+
+def _same_environment(expected: Mapping[str, str]) -> None:
+    """Raise (Dask then retries elsewhere) if this worker differs from the grading machine."""
+    if not _facts:
+        _facts.update(environment_facts())
+    differs = {k: (v, _facts.get(k)) for k, v in expected.items() if _facts.get(k) != v}
+    if differs:
+        raise RuntimeError(f"this worker's environment differs from the grader's: {differs}")
 
 
 def _worker_place() -> tuple[Path, str]:
@@ -547,11 +561,12 @@ def run_on_cluster(
         if checks is not None:
             request = CheckRequest(
                 checks.budget_name, "bundled" if checks.data_source == "bundled" else "data.npz",
-                checks.visibility, config.seed,
+                checks.visibility, config.seed, facts,
             )  # fmt: skip
             materials = _Materials(client, config, checks, stop)
         shared = client.scatter(shared_data, broadcast=True, hash=False)
         attempts = collections.Counter()
+        slots = _sandbox_slots(client)
         runs: dict[str, object] = {}  # sid -> its run's future, kept until it is checked
         parked: list[str] = []  # runs that ended before the check materials were ready
 
@@ -560,7 +575,8 @@ def run_on_cluster(
             key = task_key(sid, chash, context)
             if attempts[sid]:
                 key = f"{key}-again{attempts[sid]}"
-            future = client.submit(run_remote, job, shared, key=key, retries=RETRIES)
+            future = client.submit(run_remote, job, shared, key=key, retries=RETRIES,
+                                   resources={SLOT: 1} if slots else None)  # fmt: skip
             pending[future] = ("run", sid)
             return future
 
@@ -586,7 +602,8 @@ def run_on_cluster(
                     else:
                         if outcome is not None:
                             checks.results[sid] = outcome["checked"]
-                            log.info("%s: checked on %s", sid, outcome["worker"])
+                            log.info("%s: checked on %s (%.2f s)", sid, outcome["worker"],
+                                     outcome.get("seconds", 0.0))  # fmt: skip
                         runs.pop(sid, None)
                     continue
                 if sid in done:
@@ -628,6 +645,13 @@ def run_on_cluster(
             client.cancel(list(pending))
         if owned:
             client.close()
+
+
+def _sandbox_slots(client) -> int:
+    """The workers' `SLOT` resources in all (0: none declares any, so every task takes a
+    thread of its own and checks wait for a thread like runs)."""
+    workers = client.scheduler_info().get("workers", {})
+    return int(sum(w.get("resources", {}).get(SLOT, 0) for w in workers.values()))
 
 
 def _checked(future, sid: str, distributed, materials) -> Mapping | str | None:

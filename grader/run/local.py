@@ -229,11 +229,11 @@ def same_inputs(first: Path, second: Path) -> bool:
 
 
 class ReferenceBeside:
-    """The reference's whole run, in a thread of its own, beside the students' runs (whose
-    inputs `reference_inputs` made). When it ends, its record is written to `record_path`,
-    where the phase-2 session waits for it. If it fails, the students' runs in flight are
-    stopped (`stop_all_runs`: not stored, so a rerun runs them again; finished ones are kept)
-    and `result()` raises ReferenceFailed."""
+    """The reference's whole run, in a thread of its own, beside the run of its calls alone
+    (`reference_inputs`) and then beside the students' runs. When it ends, its record is
+    written to `record_path`, where the phase-2 session waits for it. If it fails, the
+    students' runs in flight are stopped (`stop_all_runs`: not stored, so a rerun runs them
+    again; finished ones are kept) and `result()` raises ReferenceFailed."""
 
     def __init__(
         self, config: AssignmentConfig, split, budget: Budget, data_label: str, work: Path,
@@ -245,6 +245,7 @@ class ReferenceBeside:
         self.seconds: float | None = None
         self._result: RunRecord | None = None
         self._error: BaseException | None = None
+        self._entry = self._work = Path()
         args = (config, split, budget, data_label, work, isolation)
         self._thread = threading.Thread(
             target=self._run, args=args, name="reference", daemon=True
@@ -254,13 +255,8 @@ class ReferenceBeside:
     def _run(self, config, split, budget, data_label, work, isolation) -> None:
         try:
             record = run_reference(config, split, budget, data_label, work, isolation, False)
-            entry = reference_cache() / reference_key(config, budget, data_label)[:24]
-            if not same_inputs(entry / "inputs.npz", work / "inputs.npz"):
-                raise ReferenceFailed(
-                    "the reference's preprocessing or labels differ between two runs of it",
-                    "the students' stand-ins come from one run: make every step before "
-                    "training deterministic (seed anything random in it)",
-                )
+            self._entry = reference_cache() / reference_key(config, budget, data_label)[:24]
+            self._work = work
             tmp = self.record_path.with_suffix(".tmp")
             tmp.write_text(json.dumps(record.to_json()))
             tmp.replace(self.record_path)
@@ -274,8 +270,14 @@ class ReferenceBeside:
     def done(self) -> bool:
         return not self._thread.is_alive()
 
+    def failed(self) -> bool:
+        """Whether its run has ended in failure (it may still be going)."""
+        return not self._thread.is_alive() and self._error is not None
+
     def result(self) -> RunRecord:
-        """The reference's record, once its run has ended; ReferenceFailed if it failed."""
+        """The reference's record, once its run has ended; ReferenceFailed if it failed, or if
+        its stand-ins differ from those the students got (`reference_inputs`, from another
+        run of its calls)."""
         self._thread.join()
         if self._error is not None:
             if isinstance(self._error, ReferenceFailed):
@@ -285,6 +287,12 @@ class ReferenceBeside:
                 f"{self._error}"
             )
         assert self._result is not None
+        if not same_inputs(self._entry / "inputs.npz", self._work / "inputs.npz"):
+            raise ReferenceFailed(
+                "the reference's preprocessing or labels differ between two runs of it",
+                "the students' stand-ins come from one run: make every step before "
+                "training deterministic (seed anything random in it)",
+            )
         return self._result
 
 
