@@ -228,10 +228,12 @@ def grade(
                 beside = ReferenceBeside(config, split, budget, label, work, request.isolation)
                 try:
                     reference_inputs(config, split, budget, label, work, request.isolation)
-                except BaseException:
+                except ReferenceFailed:
                     stop_all_runs()  # the reference's whole run too
-                    if beside.failed():  # it failed first, and stopped the calls' run
-                        beside.result()
+                    _first_failure(beside)
+                    raise
+                except BaseException:
+                    stop_all_runs()
                     raise
         except ReferenceFailed as exc:
             raise GraderError(
@@ -370,6 +372,16 @@ def grade(
         wall_seconds=time.monotonic() - started,
         phase_seconds=phase_seconds,
     )
+
+
+def _first_failure(beside: ReferenceBeside) -> None:
+    """Raise the whole run's failure if it is what stopped the calls-only run (both run the
+    reference: whichever failed first has the reason; the other was interrupted)."""
+    try:
+        beside.result()  # its sandbox was stopped: this returns at once
+    except ReferenceFailed as exc:
+        if INTERRUPTED not in str(exc):
+            raise
 
 
 def _kit_allows(config: AssignmentConfig, request: GradeRequest, budget_key: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -95,11 +96,14 @@ def test_a_reference_failing_in_training_stops_the_grading_and_keeps_finished_ru
     shutil.copytree(REFERENCE, broken, ignore=shutil.ignore_patterns("__pycache__"))
     training = (broken / "training.py").read_text()
     assert "def train(" in training
-    # The MLP trains; the CNN's training fails, well after the crash submission has ended.
+    # The MLP trains; the CNN's training fails, 20 s later: well after the crash submission
+    # (which starts once the calls-only run has made the inputs) has ended.
     fails = training.replace(
         "def train(",
         "def train(model, *args, **kwargs):\n"
         "    if any('conv' in layer.name for layer in model.layers):\n"
+        "        import time\n"
+        "        time.sleep(20)\n"
         "        raise RuntimeError('the reference broke on purpose')\n"
         "    return _train(model, *args, **kwargs)\n\n\n"
         "def _train(",
@@ -107,20 +111,33 @@ def test_a_reference_failing_in_training_stops_the_grading_and_keeps_finished_ru
     )
     (broken / "training.py").write_text(fails)
     klass = _class(tmp_path / "class")
+    slow = klass / "slow"  # still training when the reference fails
+    shutil.copytree(klass / "ada", slow)
+    code = (slow / "training.py").read_text()
+    (slow / "training.py").write_text(code.replace(
+        "def train(",
+        "def train(*args, **kwargs):\n    import time\n    time.sleep(600)\n\n\ndef _train(",
+        1,
+    ))  # fmt: skip
     out = tmp_path / "out"
     request = GradeRequest(sorted(klass.iterdir()), out, str(broken), budget="quick")
+    started = time.monotonic()
     with pytest.raises(GraderError, match=r"the reference solution's train:cnn did not work") as e:
         grade(request)
+    assert time.monotonic() - started < 300  # the slow student was stopped, not waited for
     assert "students' finished runs are kept" in str(e.value)
     runs = out / ".work" / "runs"
     stored = json.loads((runs / "crash" / "record.json").read_text())
     assert stored["status"] == "crash"
-    assert not (runs / "ada" / "record.json").exists()  # stopped when the reference failed
+    assert not (runs / "slow" / "record.json").exists()  # stopped when the reference failed
     assert not (out / "grades.csv").exists()
     # The reference fixed: its stand-ins are the same, so the finished run is reused.
     (broken / "training.py").write_text(training)
     events = Events()
-    again = grade(request, progress=events)
+    again = grade(
+        GradeRequest([klass / "ada", klass / "crash.py"], out, str(broken), budget="quick"),
+        progress=events,
+    )
     assert "crash: crash (run reused)" in events.lines
     assert {r.id: score(r) for r in again.results}["ada"] == 100
 
@@ -134,3 +151,23 @@ def test_same_inputs_compares_every_array(tmp_path):
     assert not same_inputs(a, b)
     np.savez(b, x=np.arange(4))
     assert not same_inputs(a, b)
+
+
+def test_a_reference_failing_before_training_says_why_not_interrupted(tmp_path, monkeypatch):
+    """Both runs of the reference (its calls alone, and the whole run beside it) fail on the
+    same step; whichever fails first stops the other, and the message is the step's, never
+    the other run's "interrupted"."""
+    monkeypatch.setenv("KERAS_GRADER_CACHE", str(tmp_path / "cache"))
+    broken = tmp_path / "mnist_broken"
+    shutil.copytree(REFERENCE, broken, ignore=shutil.ignore_patterns("__pycache__"))
+    code = (broken / "preprocessing.py").read_text()
+    assert "def one_hot(" in code
+    raising = "def one_hot(*args, **kwargs):\n    raise ValueError('broken')\n\n\n"
+    code = code.replace("def one_hot(", raising + "def _one_hot(", 1)
+    (broken / "preprocessing.py").write_text(code)
+    klass = _class(tmp_path / "class")
+    request = GradeRequest(sorted(klass.iterdir()), tmp_path / "out", str(broken), budget="quick")
+    with pytest.raises(GraderError, match=r"one_hot did not work: error \(ValueError: broken") as e:
+        grade(request)
+    assert "interrupted" not in str(e.value)
+    assert not (tmp_path / "out" / ".work" / "runs").exists()  # no student ran

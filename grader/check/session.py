@@ -172,7 +172,7 @@ def start_session(
         stdin=subprocess.DEVNULL,
         preexec_fn=die_with_parent,
     )
-    if not pending:
+    if not pending and not isinstance(reference, Path):  # nothing more will come
         (work / DONE_MARKER).write_text("done\n")
     session = Session(proc, work, config.checks_dir, log)
     attempt = int(work.name.rsplit("-restart", 1)[1]) if "-restart" in work.name else 0

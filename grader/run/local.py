@@ -270,10 +270,6 @@ class ReferenceBeside:
     def done(self) -> bool:
         return not self._thread.is_alive()
 
-    def failed(self) -> bool:
-        """Whether its run has ended in failure (it may still be going)."""
-        return not self._thread.is_alive() and self._error is not None
-
     def result(self) -> RunRecord:
         """The reference's record, once its run has ended; ReferenceFailed if it failed, or if
         its stand-ins differ from those the students got (`reference_inputs`, from another
