@@ -592,3 +592,30 @@ def test_a_worker_killed_during_phase_2_costs_only_a_rerun_of_its_student(
     remote = _results(tmp_path / "OUT")
     for sid, result in local_run["results"].items():
         assert _comparable(remote[sid]) == _comparable(result), sid
+
+
+@pytest.mark.slow
+@pytest.mark.full  # a local Dask cluster of two workers
+def test_a_second_grading_with_other_checks_is_checked_on_the_workers(
+    classroom, cluster, tmp_path, caplog
+):
+    """A worker that checked one grading's students gets another assignment's materials (its
+    checks changed): is that grading's student checked on the worker too, by a check server
+    that imported the new checks (not refused for the old ones' module names)?"""
+    import shutil
+
+    from grader.pipeline import GradeRequest, grade
+
+    caplog.set_level(logging.INFO, logger="grader.run.cluster")
+    other = tmp_path / "mnist_other"
+    shutil.copytree(REFERENCE, other, ignore=shutil.ignore_patterns("__pycache__"))
+    checks = other / "checks" / "test_mlp.py"
+    checks.write_text(checks.read_text() + "\n# another grading's checks\n")
+    for i, assignment in enumerate(("mnist", str(other))):
+        caplog.clear()
+        request = GradeRequest([classroom / "bob"], tmp_path / f"OUT{i}", assignment,
+                               budget="quick", scheduler=cluster.scheduler_address)  # fmt: skip
+        outcome = grade(request)
+        messages = [r.getMessage() for r in caplog.records if r.name == "grader.run.cluster"]
+        assert any(m.startswith("bob: checked on tcp://") for m in messages), messages
+        assert outcome.graded == ("bob",)
