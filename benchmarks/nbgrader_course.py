@@ -7,8 +7,8 @@
   what keras-grader's checks check, nbgrader's way, with the grading budget of
   `reference/mnist/assignment.toml` written into them.
 - `student_notebook(released, spelling, explore)`: the released notebook as a student hands it
-  in: the solution cells filled in (the reference's code, or a second spelling as the example
-  notebook writes it), and optionally an exploratory cell that trains a model for 10 epochs.
+  in: the solution cells filled in (the reference's code, or the example notebook's own cells,
+  `second_spelling()`), and optionally an exploratory cell that trains a model for 10 epochs.
 - `students(n)`: who is who: every other student explores; both spellings in both halves.
 """
 
@@ -25,6 +25,8 @@ KERNEL = "keras-grader-bench"
 ASSIGNMENT = "mnist"
 DATA_FILE = "mnist_bundled.npz"
 MODULES = ("preprocessing", "models", "training")
+EXAMPLE = REPO / "examples" / "mnist" / "submissions" / "notebook_student.ipynb"
+"""The second spelling of the solution: this example notebook's own definition cells."""
 FLOORS = {"bundled": {"mlp": 0.89, "cnn": 0.88}, "quick": {"mlp": 0.75, "cnn": 0.40}}
 """Minimum test accuracy per budget: bundled, reference/mnist/README.md's floors; quick (a
 smoke budget: 1,000 images, 3 and 2 epochs), below the reference's 0.83-0.85 (MLP) and
@@ -41,76 +43,6 @@ with np.load("{data}") as data:
     x_test, y_test = data["x_test"], data["y_test"]
 print(x_train.shape, x_test.shape)
 """
-
-# A second spelling of the solution, as the example notebook writes it
-# (examples/mnist/submissions/notebook_student.ipynb): same functions, other code.
-SECOND_SPELLING = {
-    "preprocessing": '''\
-def flatten_and_scale(images):
-    """(n, 28, 28) uint8 -> (n, 784) float32 in [0, 1]."""
-    return images.reshape(images.shape[0], -1).astype("float32") / 255
-
-
-def reshape_for_cnn(images):
-    """(n, 28, 28) uint8 -> (n, 28, 28, 1) float32 in [0, 1]."""
-    return images.reshape(images.shape[0], 28, 28, 1).astype("float32") / 255
-
-
-def one_hot(labels, num_classes=10):
-    return keras.utils.to_categorical(labels, num_classes).astype("float32")
-''',
-    "models": """\
-from keras import layers
-
-
-def build_mlp(input_dim=784, num_classes=10):
-    model = keras.Sequential([
-        keras.Input(shape=(input_dim,)),
-        layers.Dense(512, activation="relu"),
-        layers.Dense(num_classes, activation="softmax"),
-    ])
-    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
-
-
-def build_cnn(input_shape=(28, 28, 1), num_classes=10):
-    model = keras.Sequential([
-        keras.Input(shape=input_shape),
-        layers.Conv2D(32, (3, 3), activation="relu", padding="same"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu", padding="same"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu", padding="same"),
-        layers.Flatten(),
-        layers.Dense(64, activation="relu"),
-        layers.Dense(num_classes, activation="softmax"),
-    ])
-    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
-""",
-    "training": """\
-EPOCHS = 10
-BATCH_SIZE = 128
-
-
-def train(model, x, y, *, epochs, batch_size, validation_split=0.0):
-    return model.fit(x, y, epochs=epochs, batch_size=batch_size,
-                     validation_split=validation_split)
-
-
-def evaluate(model, x, y):
-    loss, accuracy = model.evaluate(x, y, verbose=0)
-    return float(loss), float(accuracy)
-
-
-def save(model, path):
-    model.save(path)
-
-
-def load(path):
-    return keras.models.load_model(path)
-""",
-}
 
 EXPLORE = {
     "mlp": """\
@@ -278,6 +210,37 @@ def reference_code(module: str, markers: bool) -> str:
     return "\n".join(lines).strip() + "\n"
 
 
+def _defined(code: str) -> set[str]:
+    """The names of the functions `code` defines at its top level (none for a cell that is not
+    Python: a magic, a shell line)."""
+    try:
+        return {n.name for n in ast.parse(code).body if isinstance(n, ast.FunctionDef)}
+    except SyntaxError:
+        return set()
+
+
+def second_spelling() -> dict[str, str]:
+    """Each module's code as the example notebook writes it: the code cell that defines the
+    same functions as that reference module, the notebook's imports (not its magics or shell
+    lines) at the head of the first."""
+    owner = {name: module for module in MODULES
+             for name in _defined((REFERENCE / f"{module}.py").read_text())}  # fmt: skip
+    sources = ["".join(c["source"]) for c in json.loads(EXAMPLE.read_text())["cells"]
+               if c["cell_type"] == "code"]  # fmt: skip
+    imports, cells = [], {}
+    for source in sources:
+        lines = source.splitlines()
+        imports += [line for line in lines if line.startswith(("import ", "from "))]
+        modules = {owner[name] for name in _defined(source) if name in owner}
+        if len(modules) == 1:
+            cells[modules.pop()] = source.strip() + "\n"
+    missing = [m for m in MODULES if m not in cells]
+    if missing:
+        raise SystemExit(f"{EXAMPLE} defines no cell of {', '.join(missing)}")
+    cells[MODULES[0]] = "\n".join(imports) + "\n\n\n" + cells[MODULES[0]]
+    return cells
+
+
 def source_notebook(budget_name: str) -> dict:
     """The instructor's notebook: set-up, solution cells, autograded tests (100 points)."""
     budget, floors = budget_of(budget_name), FLOORS[budget_name]
@@ -341,6 +304,7 @@ def student_notebook(released: dict, spelling: str, explore: str | None) -> dict
     """The released notebook as a student hands it in: solution cells filled in, and an
     exploratory training cell after the last of them if `explore` names a model."""
     nb = json.loads(json.dumps(released))
+    second = second_spelling() if spelling == "second" else {}
     cells = []
     for cell in nb["cells"]:
         grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
@@ -348,7 +312,7 @@ def student_notebook(released: dict, spelling: str, explore: str | None) -> dict
             code = (
                 reference_code(grade_id, markers=False)
                 if spelling == "reference"
-                else SECOND_SPELLING[grade_id]
+                else second[grade_id]
             )
             cell["source"] = code
         cells.append(cell)

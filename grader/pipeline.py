@@ -218,38 +218,18 @@ def grade(
     if pending:
         t0 = time.monotonic()
         progress.phase("reference", 1)
-        beside = None
-        try:
-            if reference_cached(config, budget, label):
-                reference = run_reference(config, split, budget, label, work, request.isolation)
-            else:
-                # The reference trains beside the students (issue 18): they only need its
-                # stand-ins, from a run of its calls alone; the checks wait for the rest.
-                beside = ReferenceBeside(config, split, budget, label, work, request.isolation)
-                try:
-                    reference_inputs(config, split, budget, label, work, request.isolation)
-                except ReferenceFailed:
-                    stop_all_runs()  # the reference's whole run too
-                    _first_failure(beside)
-                    raise
-                except BaseException:
-                    stop_all_runs()
-                    raise
-        except ReferenceFailed as exc:
-            raise GraderError(
-                str(exc), "the reference must pass before students can be graded"
-            ) from None
+        reference, beside = _start_reference(config, split, budget, label, work, request)
         phase_seconds["reference"] = time.monotonic() - t0
-        if beside is None:
+        if beside is not None:
+            progress.advance(
+                f"reference: the students' inputs are ready "
+                f"({phase_seconds['reference']:.1f} s); it trains beside them"
+            )
+        else:
             reused_ref = phase_seconds["reference"] < reference.duration
             progress.advance(
                 f"reference {reference.status} "
                 + ("(cached run reused)" if reused_ref else f"({reference.duration:.1f} s)")
-            )
-        else:
-            progress.advance(
-                f"reference: the students' inputs are ready "
-                f"({phase_seconds['reference']:.1f} s); it trains beside them"
             )
         reference_entry = beside.record_path if beside is not None else reference
 
@@ -372,6 +352,33 @@ def grade(
         wall_seconds=time.monotonic() - started,
         phase_seconds=phase_seconds,
     )
+
+
+def _start_reference(
+    config: AssignmentConfig, split, budget, label: str, work: Path, request: GradeRequest
+) -> tuple[RunRecord | None, ReferenceBeside | None]:
+    """The reference's record when it is cached (or a kit's); else (None, its run beside the
+    students), once the students' inputs are ready (issue 18): they only need its stand-ins,
+    from a run of its calls alone, and the checks wait for the rest.
+
+    Raises:
+        GraderError: the reference failed (the first of its two runs to fail says why).
+    """
+    try:
+        if reference_cached(config, budget, label):
+            return run_reference(config, split, budget, label, work, request.isolation), None
+        beside = ReferenceBeside(config, split, budget, label, work, request.isolation)
+        try:
+            reference_inputs(config, split, budget, label, work, request.isolation)
+        except BaseException as exc:
+            stop_all_runs()  # the whole run too
+            if isinstance(exc, ReferenceFailed):
+                _first_failure(beside)
+            raise
+        return None, beside
+    except ReferenceFailed as exc:
+        hint = "the reference must pass before students can be graded"
+        raise GraderError(str(exc), hint) from None
 
 
 def _first_failure(beside: ReferenceBeside) -> None:

@@ -136,14 +136,15 @@ def test_vs_nbgrader_class_is_half_exploring():
 @pytest.mark.full  # a measurement (benchmarks/); installs nbgrader into a venv the first time
 def test_vs_nbgrader_smoke_run(tmp_path):
     """Does `benchmarks/vs_nbgrader.py` build the nbgrader course, run `nbgrader autograde`
-    and `grader grade` on the same two notebooks (budget quick), see full marks in both and
+    and `grader grade` on the same three notebooks (budget quick: both spellings, one
+    exploring), see full marks in both and
     print both times and their ratio? Needs PyPI the first time (nbgrader's venv, reused
     after: ~/.cache/keras-grader-bench); about 2 minutes on 2 cores."""
     pytest.importorskip("keras")
     pytest.importorskip("ipykernel")
     out = tmp_path / "vs.json"
     proc = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "vs_nbgrader.py"), "--n", "2", "--budget", "quick",
+        [sys.executable, str(BENCHMARKS / "vs_nbgrader.py"), "--n", "3", "--budget", "quick",
          "--json", str(out), "--keep", str(tmp_path / "work")],
         capture_output=True, text=True, timeout=1200,
     )  # fmt: skip
@@ -151,6 +152,6 @@ def test_vs_nbgrader_smoke_run(tmp_path):
     results = json.loads(out.read_text())
     for tool in ("nbgrader", "keras_grader"):
         assert results[tool]["full_marks"] and results[tool]["wall"] > 0
-        assert sorted(results[tool]["scores"]) == ["s01_clean", "s02_explore"]
+        assert sorted(results[tool]["scores"]) == ["s01_clean", "s02_explore", "s03_clean"]
     assert results["ratio"] > 0 and results["versions"]["nbgrader"].startswith("0.9.")
     assert "nbgrader / keras-grader wall time" in proc.stdout

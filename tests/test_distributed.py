@@ -301,9 +301,7 @@ def test_cluster_results_equal_local_results(classroom, local_run, cluster, tmp_
     assert outcome.graded == ("alice", "bob", "carol")
     # Phase 2 ran on the workers, each student's right after their run (issue 18): no check
     # session ran on this machine.
-    messages = [r.getMessage() for r in caplog.records if r.name == "grader.run.cluster"]
-    checked = sorted(m.split(":")[0] for m in messages if ": checked on tcp://" in m)
-    assert checked == ["alice", "bob", "carol"], messages
+    assert sorted(_where(caplog)[1]) == ["alice", "bob", "carol"]
     assert not (tmp_path / "OUT" / ".work" / "phase2").exists()
     remote = _results(tmp_path / "OUT")
     local = local_run["results"]
@@ -392,6 +390,56 @@ def _training_sandbox(worker_pids: set[int]) -> tuple[int, int, str] | None:
     return None
 
 
+def _where(caplog) -> tuple[dict[str, str], dict[str, str]]:
+    """({id: worker that ran it}, {id: worker that checked it}) from the grader's log lines,
+    each student reported at most once of each kind."""
+    ran: dict[str, str] = {}
+    checked: dict[str, str] = {}
+    for record in caplog.records:
+        message = record.getMessage()
+        if record.name != "grader.run.cluster" or " on tcp://" not in message:
+            continue
+        sid, rest = message.split(": ", 1)
+        seen = checked if rest.startswith("checked on ") else ran
+        assert sid not in seen, f"{sid} reported twice: {message}"
+        seen[sid] = rest.split(" on ", 1)[1].split(" ")[0]
+    return ran, checked
+
+
+def _grade_killing(classroom: Path, out: Path, find) -> tuple[object, dict]:
+    """Grade the class on a fresh cluster of two single-slot workers while a thread SIGKILLs
+    the worker `find(workers)` names ((pid, facts) or None; `workers`: {pid: (address, local
+    directory)}), once. Returns the outcome and what was killed."""
+    distributed = pytest.importorskip("distributed")
+    from grader.pipeline import GradeRequest, entries_of, grade
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        silence_logs=logging.CRITICAL,
+    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        found = client.run(lambda dask_worker: (os.getpid(), dask_worker.local_directory))
+        workers = {pid: (address, folder) for address, (pid, folder) in found.items()}
+        killed: dict = {}
+
+        def kill_one():
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not killed:
+                hit = find(workers)
+                if hit:
+                    pid, facts = hit
+                    os.kill(pid, signal.SIGKILL)
+                    killed.update(address=workers[pid][0], **facts)
+                    return
+                time.sleep(0.01)
+
+        killer = threading.Thread(target=kill_one, daemon=True)
+        killer.start()
+        outcome = grade(GradeRequest(entries_of(classroom), out, "mnist", budget="quick",
+                                     scheduler=cluster.scheduler_address))  # fmt: skip
+        killer.join(timeout=5)
+    return outcome, killed
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Port 8787 is already in use")  # a restarted worker
 @pytest.mark.full  # a worker killed and replaced
@@ -400,50 +448,19 @@ def test_a_worker_killed_mid_training_loses_and_duplicates_nothing(
 ):
     """When a worker dies (SIGKILL) while its sandbox trains, is that submission run again on
     another worker, its sandbox gone with the worker, and every result there exactly once?"""
-    distributed = pytest.importorskip("distributed")
-    from grader.pipeline import GradeRequest, entries_of, grade
-
     caplog.set_level(logging.INFO, logger="grader.run.cluster")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.CRITICAL,
-    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
-        pids = client.run(os.getpid)
-        by_pid = {pid: address for address, pid in pids.items()}
-        killed: dict = {}
 
-        def kill_one_in_training():
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline and not killed:
-                found = _training_sandbox(set(by_pid))
-                if found:
-                    worker, runner, sid = found
-                    os.kill(worker, signal.SIGKILL)
-                    killed.update(address=by_pid[worker], runner=runner, sid=sid)
-                    return
-                time.sleep(0.02)
+    def in_training(workers):
+        found = _training_sandbox(set(workers))
+        return (found[0], {"runner": found[1], "sid": found[2]}) if found else None
 
-        killer = threading.Thread(target=kill_one_in_training, daemon=True)
-        killer.start()
-        outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", "mnist",
-                                     budget="quick",
-                                     scheduler=cluster.scheduler_address))  # fmt: skip
-        killer.join(timeout=5)
-
+    outcome, killed = _grade_killing(classroom, tmp_path / "OUT", in_training)
     assert killed, "no sandbox was seen training"
     assert not Path(f"/proc/{killed['runner']}").exists(), "the sandbox outlived its worker"
     # The killed submission was finished by another worker process (a new address).
-    done_on = {}
-    for record in caplog.records:
-        message = record.getMessage()
-        if record.name == "grader.run.cluster" and " on tcp://" in message and (
-            ": checked on " not in message  # phase 2's line, after the run's
-        ):
-            sid, rest = message.split(": ", 1)
-            assert sid not in done_on, f"{sid} reported twice"
-            done_on[sid] = rest.split(" on ", 1)[1].split(" ")[0]
-    assert sorted(done_on) == ["alice", "bob", "carol"]
-    assert done_on[killed["sid"]] != killed["address"]
+    ran, _checked = _where(caplog)
+    assert sorted(ran) == ["alice", "bob", "carol"]
+    assert ran[killed["sid"]] != killed["address"]
     # Nothing lost, nothing twice, and the same grades as the local run.
     assert outcome.graded == ("alice", "bob", "carol")
     rows = (tmp_path / "OUT" / "grades.csv").read_text().strip().splitlines()[1:]
@@ -541,50 +558,20 @@ def test_a_worker_killed_during_phase_2_costs_only_a_rerun_of_its_student(
     """When a worker dies (SIGKILL) while it checks a student (phase 2 on the cluster), is that
     student run and checked again on another worker, its check server gone with the worker,
     every other student kept, and every grade the local run's?"""
-    distributed = pytest.importorskip("distributed")
-    from grader.pipeline import GradeRequest, entries_of, grade
-
     caplog.set_level(logging.INFO, logger="grader.run.cluster")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.CRITICAL,
-    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
-        dirs = client.run(lambda dask_worker: (os.getpid(), dask_worker.local_directory))
-        by_pid = {pid: address for address, (pid, _) in dirs.items()}
-        worker_dirs = {pid: folder for pid, folder in dirs.values()}
-        killed: dict = {}
 
-        def kill_one_checking():
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline and not killed:
-                found = _checking_on(worker_dirs)
-                servers = _servers_of(found[0]) if found else []
-                if servers:  # its check server has started on this student
-                    pid, sid = found
-                    os.kill(pid, signal.SIGKILL)
-                    killed.update(address=by_pid[pid], sid=sid, servers=servers)
-                    return
-                time.sleep(0.01)
+    def checking(workers):
+        found = _checking_on({pid: folder for pid, (_, folder) in workers.items()})
+        servers = _servers_of(found[0]) if found else []
+        if servers:  # its check server has started on this student
+            return found[0], {"sid": found[1], "servers": servers}
+        return None
 
-        killer = threading.Thread(target=kill_one_checking, daemon=True)
-        killer.start()
-        outcome = grade(GradeRequest(entries_of(classroom), tmp_path / "OUT", "mnist",
-                                     budget="quick",
-                                     scheduler=cluster.scheduler_address))  # fmt: skip
-        killer.join(timeout=5)
-
+    outcome, killed = _grade_killing(classroom, tmp_path / "OUT", checking)
     assert killed, "no worker was seen checking a student"
     time.sleep(1)
-    assert killed["servers"] and not any(Path(f"/proc/{p}").exists() for p in killed["servers"])
-    ran, checked = {}, {}
-    for record in caplog.records:
-        message = record.getMessage()
-        if record.name != "grader.run.cluster" or " on tcp://" not in message:
-            continue
-        sid, rest = message.split(": ", 1)
-        seen = checked if rest.startswith("checked on ") else ran
-        assert sid not in seen, f"{sid} reported twice: {message}"
-        seen[sid] = rest.split(" on ", 1)[1].split(" ")[0]
+    assert not any(Path(f"/proc/{p}").exists() for p in killed["servers"])
+    ran, checked = _where(caplog)
     assert sorted(ran) == sorted(checked) == ["alice", "bob", "carol"]
     assert checked[killed["sid"]] != killed["address"]  # checked again, elsewhere
     assert outcome.graded == ("alice", "bob", "carol")

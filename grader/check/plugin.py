@@ -132,14 +132,12 @@ class GradingSession:
     def reference_view(self) -> RunView:
         """The reference's view; when it trains beside the students, the first check that
         needs it waits for its record."""
-        kept = _KEPT.get(self._keep_key()) if self.plan.get("keep") else None
-        if kept is not None:
-            self._reference_view = kept[1]
         if self._reference_view is None:
-            marker = self.plan.get("phase1_done")
-            self._reference_view = _resolve(
-                self.plan["reference"], marker, self.assignment_plan, reference=True
-            )
+            kept = self._kept()
+            self._reference_view = kept[1] if kept else _resolve(
+                self.plan["reference"], self.plan.get("phase1_done"), self.assignment_plan,
+                reference=True,
+            )  # fmt: skip
         return self._reference_view
 
     def view(self, sid: str) -> RunView:
@@ -282,25 +280,28 @@ class GradingSession:
         return self._context
 
     def _keep_key(self) -> str:
+        """What a kept context belongs to: the grading's settings and reference."""
         plan = self.plan
-        reference = {k: v for k, v in plan["reference"].items() if k != "sources"}
         keyed = (plan["assignment"], plan["budget"], plan["data"], plan.get("visibility"))
-        return json.dumps([keyed, reference], sort_keys=True, default=str)
+        return json.dumps([keyed, plan["reference"]], sort_keys=True, default=str)
+
+    def _kept(self) -> tuple | None:
+        """(context, reference view) an earlier session of this grading built, in a check
+        server (`keep` in the plan); None otherwise."""
+        return _KEPT.get(self._keep_key()) if self.plan.get("keep") else None
 
     def _new_context(self) -> _Context:
-        """The session's context; in a check server (`keep` in the plan), the one an earlier
-        session of the same grading built (data, held-out labels, the reference's rebuilt
-        models), with the seeds set again as a new session sets them."""
-        if not self.plan.get("keep"):
-            return _Context(self.assignment_config, self.plan, self.reference_view)
-        key = self._keep_key()
-        if key in _KEPT:
-            context, self._reference_view = _KEPT[key]
-            seed_trusted(context.config.seed, context.config.threads)
-            return context
+        """The session's context; in a check server, the one an earlier session of the same
+        grading built (data, held-out labels, the reference's rebuilt models), with the seeds
+        set again as a new session sets them."""
+        kept = self._kept()
+        if kept is not None:
+            seed_trusted(kept[0].config.seed, kept[0].config.threads)
+            return kept[0]
         context = _Context(self.assignment_config, self.plan, self.reference_view)
-        _KEPT.clear()  # one grading's state at a time
-        _KEPT[key] = (context, self.reference_view)
+        if self.plan.get("keep"):
+            _KEPT.clear()  # one grading's state at a time
+            _KEPT[self._keep_key()] = (context, self.reference_view)
         return context
 
     @pytest.fixture(scope="session")

@@ -211,12 +211,12 @@ def _write_plan(
     work.mkdir(parents=True, exist_ok=True)
     for name in ("phase2-results.json", DONE_MARKER, "phase2-journal.jsonl"):
         (work / name).unlink(missing_ok=True)
-    entries = [_entry(r) for r in records]
+    entries = [plan_entry(r) for r in records]
     entries += [{"id": sid, "record": str(path)} for sid, path in (pending or {}).items()]
     if isinstance(reference, Path):
         reference = {"id": "reference", "record": str(reference)}
     elif not isinstance(reference, dict):
-        reference = _entry(reference)
+        reference = plan_entry(reference)
     plan = {
         "assignment": str(assignment),
         "budget": budget_name,
@@ -317,7 +317,8 @@ def run_checks(
     return merged
 
 
-def _entry(record: RunRecord) -> dict:
+def plan_entry(record: RunRecord) -> dict:
+    """A run as a session's plan lists it (the reference's, or a finished student's)."""
     return {
         "id": record.id,
         "status": record.status,

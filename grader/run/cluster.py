@@ -116,9 +116,10 @@ def pack_tree(root: Path, max_bytes: int, *, level: int = 1, skip: tuple[str, ..
                     info = os.fstat(f.fileno())
                     if not stat.S_ISREG(info.st_mode):
                         continue
-                    data = f.read(min(left, info.st_size) + 1)  # a growing file: cut below
-                if len(data) > left:
-                    continue
+                    size = min(left, info.st_size)
+                    data = f.read(size + 1)
+                if len(data) > size:
+                    continue  # too big, or still growing: left out whole, never cut
                 left -= len(data)
                 info = zipfile.ZipInfo((rel / name).as_posix(), date_time=(1980, 1, 1, 0, 0, 0))
                 info.external_attr = (stat.S_IFREG | 0o644) << 16
@@ -204,6 +205,8 @@ class CheckRequest:
     """`bundled`, or `data.npz` (the grading machine's data, shipped in the materials)."""
     visibility: str
     seed: int
+    artifact_bytes: int
+    """The most a run's artifacts may unpack to (`limits.job_size_mib`, as `receive` allows)."""
     expected: Mapping[str, str]
     """The grading machine's `environment_facts()`: a worker that differs refuses the check."""
 
@@ -390,7 +393,7 @@ def check_remote(
         out_dir = None
         if result.artifacts is not None and data.get("out_dir") == _PACKED:
             out_dir = tmp / "out"
-            unpack_archive(result.artifacts, out_dir, max_bytes=1 << 40,
+            unpack_archive(result.artifacts, out_dir, max_bytes=request.artifact_bytes,
                            max_files=MAX_ARTIFACT_FILES)  # fmt: skip
         fields = {f.name for f in dataclasses.fields(RunRecord)}
         kept = {k: v for k, v in data.items() if k in fields}
@@ -438,13 +441,13 @@ def _materialize_checks(shared: CheckShared, base: Path) -> Path:
 
 def check_shared(config: AssignmentConfig, data_source: str, reference: RunRecord) -> CheckShared:
     """The check materials (`CheckShared`) of this grading."""
-    from grader.check.session import _entry
+    from grader.check.session import plan_entry
     from grader.data import load_data
 
     files = {
         "assignment.zip": pack_tree(config.root, MATERIALS_BYTES, skip=("__pycache__",)),
         "reference.zip": pack_tree(Path(reference.out_dir), MATERIALS_BYTES),
-        "reference.json": json.dumps(_entry(reference)).encode(),
+        "reference.json": json.dumps(plan_entry(reference)).encode(),
     }
     if data_source != "bundled":
         (x_train, y_train), (x_test, y_test) = load_data(config, data_source)
@@ -564,7 +567,7 @@ def run_on_cluster(
         if checks is not None:
             request = CheckRequest(
                 checks.budget_name, "bundled" if checks.data_source == "bundled" else "data.npz",
-                checks.visibility, config.seed, facts,
+                checks.visibility, config.seed, config.limits.job_size_mib << 20, facts,
             )  # fmt: skip
             materials = _Materials(client, config, checks, stop)
         shared = client.scatter(shared_data, broadcast=True, hash=False)
@@ -628,8 +631,10 @@ def run_on_cluster(
                 else:
                     record = receive(result, sid, jobs[sid][1], work, config)
                     log.info("%s: %s on %s (%s)", sid, record.status, result.worker, result.host)
-                    if materials is not None:
-                        runs[sid] = future  # phase 2 on the worker that holds its result
+                    # Phase 2 on the worker that holds its result, unless this machine refused
+                    # the run's artifacts (the local session then checks what it kept).
+                    if materials is not None and (result.artifacts is None or record.out_dir):
+                        runs[sid] = future
                         if materials.ready():
                             queue.add(submit_check(sid))
                         else:

@@ -26,6 +26,7 @@ from grader.check.artifacts import ArtifactError, Artifacts
 from grader.config import AssignmentConfig, Budget
 from grader.fileio import link_or_copy
 from grader.machine import cpu_family
+from grader.report.exports import write_json
 from grader.run.sandbox import RunOutcome, run_job, stop_all_runs
 from grader.run.submission import (
     PreparedSubmission,
@@ -241,11 +242,11 @@ class ReferenceBeside:
     ) -> None:  # fmt: skip
         self.record_path = work / "_reference" / "record.json"
         self.record_path.unlink(missing_ok=True)
-        self.started = time.monotonic()
-        self.seconds: float | None = None
-        self._result: RunRecord | None = None
-        self._error: BaseException | None = None
-        self._entry = self._work = Path()
+        entry = reference_cache() / reference_key(config, budget, data_label)[:24]
+        self._inputs = (entry / "inputs.npz", work / "inputs.npz")  # its own, the students'
+        self._outcome: RunRecord | BaseException | None = None
+        self._verified = False
+        self._lock = threading.Lock()
         args = (config, split, budget, data_label, work, isolation)
         self._thread = threading.Thread(
             target=self._run, args=args, name="reference", daemon=True
@@ -255,41 +256,37 @@ class ReferenceBeside:
     def _run(self, config, split, budget, data_label, work, isolation) -> None:
         try:
             record = run_reference(config, split, budget, data_label, work, isolation, False)
-            self._entry = reference_cache() / reference_key(config, budget, data_label)[:24]
-            self._work = work
-            tmp = self.record_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(record.to_json()))
-            tmp.replace(self.record_path)
-            self._result = record
+            write_json(self.record_path, record.to_json())
+            self._outcome = record
         except BaseException as exc:  # noqa: BLE001 - handed to result(); the students stop
-            self._error = exc
+            self._outcome = exc
             stop_all_runs()
-        finally:
-            self.seconds = time.monotonic() - self.started
-
-    def done(self) -> bool:
-        return not self._thread.is_alive()
 
     def result(self) -> RunRecord:
         """The reference's record, once its run has ended; ReferenceFailed if it failed, or if
         its stand-ins differ from those the students got (`reference_inputs`, from another
-        run of its calls)."""
+        run of its calls). Any thread may ask, any number of times: the inputs are compared
+        once."""
         self._thread.join()
-        if self._error is not None:
-            if isinstance(self._error, ReferenceFailed):
-                raise self._error
-            raise ReferenceFailed(
-                f"the reference's run failed in the grader: {type(self._error).__name__}: "
-                f"{self._error}"
-            )
-        assert self._result is not None
-        if not same_inputs(self._entry / "inputs.npz", self._work / "inputs.npz"):
-            raise ReferenceFailed(
-                "the reference's preprocessing or labels differ between two runs of it",
-                "the students' stand-ins come from one run: make every step before "
-                "training deterministic (seed anything random in it)",
-            )
-        return self._result
+        with self._lock:
+            outcome = self._outcome
+            if isinstance(outcome, BaseException) and not isinstance(outcome, ReferenceFailed):
+                outcome = ReferenceFailed(
+                    f"the reference's run failed in the grader: {type(outcome).__name__}: "
+                    f"{outcome}"
+                )
+            if not isinstance(outcome, ReferenceFailed) and not self._verified:
+                if not same_inputs(*self._inputs):
+                    outcome = ReferenceFailed(
+                        "the reference's preprocessing or labels differ between two runs of it",
+                        "the students' stand-ins come from one run: make every step before "
+                        "training deterministic (seed anything random in it)",
+                    )
+                self._verified = True
+            self._outcome = outcome
+        if isinstance(outcome, ReferenceFailed):
+            raise outcome
+        return outcome
 
 
 def kit_reference(config: AssignmentConfig, work: Path) -> RunRecord:
